@@ -1,0 +1,160 @@
+"""danvan: activity reporting and approval for a Vietnamese provincial department."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from danvan import config as config_module
+from danvan.extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults → instance/config.py → environment → test mapping."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("DANVAN_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_mapping(config_module.DEFAULTS)
+    instance_file = Path(app.instance_path) / "config.py"
+    if instance_file.exists() and not (test_config or {}).get("IGNORE_INSTANCE_CONFIG"):
+        values: dict = {}
+        exec(compile(instance_file.read_text("utf-8"), str(instance_file), "exec"), values)
+        values = {k: v for k, v in values.items() if k.isupper()}
+        config_module.check_keys(values, str(instance_file))
+        app.config.update(values)
+    app.config.update(config_module.env_overrides())
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if k != "IGNORE_INSTANCE_CONFIG"})
+    os.makedirs(app.instance_path, exist_ok=True)
+    config_module.finalize(app.config, app.instance_path)
+    if app.config["DEMO_MODE"] and not app.config.get("TESTING"):
+        # The demo runs on http://127.0.0.1: cookies cannot require HTTPS there.
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    _configure_login()
+
+    from danvan import notifications
+
+    notifications.BASE_URL["value"] = app.config["BASE_URL"]
+
+    from danvan.web import register_template_helpers
+
+    register_template_helpers(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_security_headers(app)
+
+    from danvan.cli import danvan_cli
+
+    app.cli.add_command(danvan_cli)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _configure_login() -> None:
+    from danvan.models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        raw_id, _, token = user_id.partition(":")
+        if not raw_id.isdigit():
+            return None
+        user = db.session.get(User, int(raw_id))
+        if user is None or user.session_token != token or not user.active:
+            return None
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from danvan.auth import bp as auth_bp
+    from danvan.campaigns import bp as campaigns_bp
+    from danvan.entries import bp as entries_bp
+    from danvan.inbox import bp as inbox_bp
+
+    for bp in (auth_bp, campaigns_bp, entries_bp, inbox_bp):
+        app.register_blueprint(bp)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        message = (
+            "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ (thiếu mã bảo mật CSRF). "
+            "Vui lòng tải lại trang và thử lại; dữ liệu đã lưu trước đó không bị mất."
+        )
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    messages = {
+        400: "Yêu cầu không hợp lệ.",
+        403: "Bạn không có quyền truy cập chức năng này.",
+        404: "Không tìm thấy trang hoặc hồ sơ bạn yêu cầu.",
+        405: "Phương thức không được hỗ trợ.",
+        409: "Hồ sơ đã được người khác xử lý, vui lòng tải lại trang.",
+        413: (
+            "Tệp tải lên vượt quá dung lượng cho phép (tối đa 20 MB mỗi tệp). "
+            "Hồ sơ và các tệp đã đính kèm trước đó vẫn được giữ nguyên."
+        ),
+        429: "Bạn đã thử quá nhiều lần. Vui lòng đợi một phút rồi thử lại.",
+        500: "Hệ thống gặp lỗi. Vui lòng thử lại sau hoặc liên hệ quản trị hệ thống.",
+    }
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        code = error.code or 500
+        custom = error.description != type(error).description
+        message = error.description if custom else messages.get(code, error.name)
+        back = None
+        entry_id = (request.view_args or {}).get("entry_id")
+        if code == 413 and entry_id:
+            back = url_for("entries.view", entry_id=entry_id)
+        return render_template("errors/error.html", code=code, message=message, back=back), code
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

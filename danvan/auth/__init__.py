@@ -1,0 +1,7 @@
+"""Sign in, sign out, change password."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from danvan.auth import views  # noqa: E402,F401

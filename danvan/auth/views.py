@@ -1,0 +1,80 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from danvan.auth import bp
+from danvan.auth.forms import ChangePasswordForm, LoginForm
+from danvan.auth.throttle import is_throttled, record_attempt
+from danvan.extensions import db
+from danvan.models import User
+
+THROTTLED = "Bạn đã đăng nhập sai quá nhiều lần. Vui lòng đợi một phút rồi thử lại."
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.netloc and not parts.scheme:
+            return target
+    return url_for("campaigns.home")
+
+
+def _demo_accounts() -> list[User]:
+    if not current_app.config["DEMO_MODE"]:
+        return []
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+
+
+@bp.route("/dang-nhap", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("campaigns.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        username = form.username.data.strip().lower()
+        addr = request.remote_addr or "?"
+        cfg = current_app.config
+        if is_throttled(
+            username, addr, max_failures=cfg["LOGIN_MAX_FAILURES"],
+            window_s=cfg["LOGIN_WINDOW_SECONDS"],
+        ):
+            flash(THROTTLED, "danger")
+            status = 429
+        else:
+            user = db.session.scalar(select(User).where(User.username == username))
+            ok = user is not None and user.active and user.check_password(form.password.data)
+            record_attempt(username, addr, success=ok)
+            db.session.commit()
+            if ok:
+                login_user(user, remember=form.remember.data)
+                flash(f"Xin chào {user.full_name}.", "success")
+                return redirect(_safe_next(request.args.get("next")))
+            flash("Tên đăng nhập hoặc mật khẩu không đúng.", "danger")
+            status = 401
+    return render_template("auth/login.html", form=form, demo_accounts=_demo_accounts()), status
+
+
+@bp.route("/dang-xuat", methods=["POST"])
+def logout():
+    logout_user()
+    flash("Bạn đã đăng xuất.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/doi-mat-khau", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append("Mật khẩu hiện tại không đúng.")
+        else:
+            current_user.set_password(form.new.data)
+            db.session.commit()
+            login_user(current_user)  # the session token changed: keep this session signed in
+            flash("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.", "success")
+            return redirect(url_for("campaigns.home"))
+    return render_template("auth/change_password.html", form=form)

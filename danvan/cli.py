@@ -1,0 +1,59 @@
+"""``flask --app wsgi danvan …``: seed-demo, create-user, send-mail, remind, backup."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from danvan.extensions import db
+from danvan.models import Role, Unit, User, UserRole
+
+danvan_cli = AppGroup("danvan", help="Lệnh quản trị danvan.")
+
+
+@danvan_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Chỉ tạo khi cơ sở dữ liệu chưa có người dùng.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Tạo dữ liệu demo (Sở Xây dựng Hà Nam)."""
+    from danvan.seed import DEMO_PASSWORD, seed_demo
+
+    if db.session.scalar(select(func.count(User.id))):
+        if if_empty:
+            click.echo("Cơ sở dữ liệu đã có dữ liệu; bỏ qua tạo dữ liệu demo.")
+            return
+        raise click.ClickException("Cơ sở dữ liệu đã có dữ liệu; không tạo dữ liệu demo.")
+    seed_demo()
+    db.session.commit()
+    click.echo(f"Đã tạo dữ liệu demo. Mật khẩu mọi tài khoản: {DEMO_PASSWORD}")
+
+
+@danvan_cli.command("create-user")
+@click.argument("username")
+@click.option("--full-name", required=True)
+@click.option("--email", default=None)
+@click.option("--unit", "unit_abbr", default=None, help="Ký hiệu đơn vị, ví dụ QLXD.")
+@click.option("--role", "roles", multiple=True, type=click.Choice([r.value for r in Role]))
+@click.password_option()
+def create_user_command(username, full_name, email, unit_abbr, roles, password) -> None:
+    """Tạo tài khoản người dùng."""
+    unit = None
+    if unit_abbr:
+        unit = db.session.scalar(select(Unit).where(Unit.abbreviation == unit_abbr))
+        if unit is None:
+            raise click.ClickException(f"Không có đơn vị {unit_abbr}.")
+    user = User(username=username.lower(), full_name=full_name, email=email, unit=unit)
+    user.set_password(password)
+    user.role_rows = [UserRole(role=r) for r in roles]
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Đã tạo tài khoản {user.username}.")
+
+
+@danvan_cli.command("send-mail")
+def send_mail_command() -> None:
+    """Gửi các thư thông báo đang chờ."""
+    from danvan.mail import send_outbox
+
+    click.echo(f"Đã gửi {send_outbox(current_app.config)} thư.")

@@ -1,0 +1,48 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from danvan import permissions, queries
+from danvan.entries.forms import ActionForm, BulkActionForm
+from danvan.extensions import db
+from danvan.inbox import bp
+from danvan.models import Entry
+from danvan.operations import entries as ops
+from danvan.web import commit_and_notify
+from danvan.workflow import EntryAction
+
+
+@bp.route("/viec-can-xu-ly")
+@login_required
+def index():
+    entries = queries.entry_inbox(current_user)
+    transitions = {e.id: permissions.available_transitions(current_user, e) for e in entries}
+    bulk_ids = {
+        e.id for e in entries if any(t.action == EntryAction.APPROVE for t in transitions[e.id])
+    }
+    return render_template(
+        "inbox/index.html", entries=entries, transitions=transitions, bulk_ids=bulk_ids,
+        reports=queries.report_inbox(current_user), bulk_form=BulkActionForm(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/viec-can-xu-ly/duyet-nhieu", methods=["POST"])
+@login_required
+def bulk_approve():
+    if not BulkActionForm().validate_on_submit():
+        abort(400)
+    ids = [int(x) for x in request.form.getlist("entry_ids") if x.isdigit()]
+    if not ids:
+        flash("Vui lòng chọn ít nhất một hồ sơ.", "warning")
+        return redirect(url_for("inbox.index"), 303)
+    entries = list(db.session.scalars(select(Entry).where(Entry.id.in_(ids))))
+    visible = [e for e in entries if permissions.can_view_entry(current_user, e)]
+    items = [(e, request.form.get(f"v_{e.id}", type=int)) for e in visible]
+    done, failed = ops.act_many(items, EntryAction.APPROVE, actor=current_user)
+    commit_and_notify()
+    if done:
+        flash(f"Đã duyệt {len(done)} hồ sơ.", "success")
+    for entry, message in failed:
+        flash(f"“{entry.title}”: {message}", "warning")
+    return redirect(url_for("inbox.index"), 303)

@@ -1,0 +1,31 @@
+"""Models, one module per aggregate; importing this package registers them all."""
+
+from danvan.models.agency import Agency, Unit
+from danvan.models.campaigns import Campaign, ContentItem, Observance
+from danvan.models.entries import ENTRY_FIELDS, Attachment, Blob, Entry
+from danvan.models.events import Event, OutboxMessage
+from danvan.models.reports import ArchivedDocument, NumberSequence, RegisterEntry, Report
+from danvan.models.users import Delegation, LoginAttempt, Role, User, UserRole
+
+__all__ = [
+    "ENTRY_FIELDS",
+    "Agency",
+    "ArchivedDocument",
+    "Attachment",
+    "Blob",
+    "Campaign",
+    "ContentItem",
+    "Delegation",
+    "Entry",
+    "Event",
+    "LoginAttempt",
+    "NumberSequence",
+    "Observance",
+    "OutboxMessage",
+    "RegisterEntry",
+    "Report",
+    "Role",
+    "Unit",
+    "User",
+    "UserRole",
+]

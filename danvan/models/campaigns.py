@@ -1,0 +1,91 @@
+"""Plans (Kế hoạch): period, deadline, content items, observances, recipients, chain."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from danvan.extensions import db
+from danvan.text import today_vn
+from danvan.workflow import DEFAULT_CHAIN
+
+
+class Campaign(db.Model):
+    __table_args__ = (
+        CheckConstraint("period_start <= period_end", name="period_order"),
+        CheckConstraint("resume_policy IN ('start', 'returning_step')", name="resume_policy"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    year: Mapped[int]
+    plan_number: Mapped[str | None] = mapped_column(String(50))  # "125/KH-SXD"
+    plan_date: Mapped[date | None]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    report_deadline: Mapped[date]
+    report_recipient: Mapped[str] = mapped_column(String(200), default="Ban Dân vận Tỉnh ủy")
+    report_subject: Mapped[str] = mapped_column(String(500))  # trích yếu of the report
+    recipients: Mapped[str] = mapped_column(Text, default="")  # Nơi nhận, one per line
+    chain: Mapped[list] = mapped_column(JSON, default=lambda: list(DEFAULT_CHAIN))
+    resume_policy: Mapped[str] = mapped_column(String(20), default="start")
+
+    agency = relationship("Agency", lazy="joined")
+    content_items: Mapped[list[ContentItem]] = relationship(
+        back_populates="campaign", order_by="ContentItem.position", lazy="selectin"
+    )
+    observances: Mapped[list[Observance]] = relationship(
+        back_populates="campaign", order_by="Observance.day", lazy="selectin"
+    )
+
+    @property
+    def recipient_lines(self) -> list[str]:
+        return [line.strip() for line in (self.recipients or "").splitlines() if line.strip()]
+
+    def days_to_deadline(self, today: date | None = None) -> int:
+        """Days left until the report deadline (negative once it has passed)."""
+        return (self.report_deadline - (today or today_vn())).days
+
+    def contains(self, day: date) -> bool:
+        """Whether a day lies inside the campaign period."""
+        return self.period_start <= day <= self.period_end
+
+
+class ContentItem(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(500))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="content_items")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Observance(db.Model):
+    """A commemorative day; "93 năm" is computed from the founding year."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    name: Mapped[str] = mapped_column(String(300))
+    founding_year: Mapped[int | None]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="observances")
+
+    @property
+    def anniversary(self) -> int | None:
+        return self.day.year - self.founding_year if self.founding_year else None
+
+    @property
+    def display_name(self) -> str:
+        text = f"{self.day:%d/%m} – {self.name}"
+        if self.anniversary:
+            text += f" ({self.anniversary} năm)"
+        return text
+
+    def __str__(self) -> str:
+        return self.display_name

@@ -1,0 +1,143 @@
+"""Activity entries (Hoạt động), their evidence (Minh chứng) and stored files (blobs)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from danvan.extensions import db
+from danvan.models.base import UTCDateTime
+from danvan.text import fold, utcnow
+from danvan.workflow import EntryState
+
+# Fields an author fills in; used for diffs and for the form.
+ENTRY_FIELDS: dict[str, str] = {
+    "content_item_id": "Nội dung",
+    "title": "Tên hoạt động",
+    "date_from": "Từ ngày",
+    "date_to": "Đến ngày",
+    "place": "Địa điểm",
+    "activity_form": "Hình thức",
+    "observance_id": "Hưởng ứng ngày kỷ niệm",
+    "participants_officials": "Cán bộ, đảng viên tham gia",
+    "participants_citizens": "Người dân tham gia",
+    "amount_vnd": "Kinh phí, quà tặng (đồng)",
+    "gifts": "Quà tặng, hiện vật",
+    "result": "Kết quả",
+    "model_name": "Tên mô hình Dân vận khéo",
+    "model_field": "Lĩnh vực mô hình",
+    "model_description": "Nội dung, cách thức, kết quả mô hình",
+}
+
+
+class Blob(db.Model):
+    """A file's bytes, addressed by SHA-256 so that the database backup holds everything."""
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary().with_variant(LargeBinary(), "postgresql"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Entry(db.Model):
+    __table_args__ = (
+        CheckConstraint("date_from <= date_to", name="date_order"),
+        CheckConstraint(
+            "participants_officials >= 0 AND participants_citizens >= 0", name="participants"
+        ),
+        CheckConstraint("amount_vnd IS NULL OR amount_vnd >= 0", name="amount"),
+        CheckConstraint(
+            "state IN ('draft', 'pending_unit', 'pending_office', 'approved', 'signed', "
+            "'returned', 'withdrawn')",
+            name="state",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    content_item_id: Mapped[int] = mapped_column(ForeignKey("content_item.id"))
+    observance_id: Mapped[int | None] = mapped_column(ForeignKey("observance.id"))
+
+    title: Mapped[str] = mapped_column(String(500))
+    date_from: Mapped[date]
+    date_to: Mapped[date]
+    place: Mapped[str] = mapped_column(String(300), default="")
+    activity_form: Mapped[str] = mapped_column(String(200), default="")
+    participants_officials: Mapped[int] = mapped_column(Integer, default=0)
+    participants_citizens: Mapped[int] = mapped_column(Integer, default=0)
+    amount_vnd: Mapped[int | None] = mapped_column(BigInteger)
+    gifts: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str] = mapped_column(Text, default="")
+    model_name: Mapped[str | None] = mapped_column(String(300))
+    model_field: Mapped[str | None] = mapped_column(String(100))
+    model_description: Mapped[str | None] = mapped_column(Text)
+    outside_period_confirmed: Mapped[bool] = mapped_column(default=False)
+
+    state: Mapped[str] = mapped_column(String(20), default=EntryState.DRAFT, index=True)
+    returned_step: Mapped[str | None] = mapped_column(String(30))
+    last_comment: Mapped[str | None] = mapped_column(Text)
+    approvals_since_submit: Mapped[int] = mapped_column(default=0)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    campaign = relationship("Campaign", lazy="joined")
+    unit = relationship("Unit", lazy="joined")
+    author = relationship("User", lazy="joined")
+    content_item = relationship("ContentItem", lazy="joined")
+    observance = relationship("Observance", lazy="joined")
+    report = relationship("Report", lazy="select")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="entry", order_by="Attachment.id", lazy="selectin"
+    )
+
+    @property
+    def state_enum(self) -> EntryState:
+        return EntryState(self.state)
+
+    @property
+    def participants_total(self) -> int:
+        return (self.participants_officials or 0) + (self.participants_citizens or 0)
+
+    def field_values(self) -> dict[str, object]:
+        """The author's fields as JSON-friendly values (dates as ISO strings)."""
+        out = {}
+        for name in ENTRY_FIELDS:
+            value = getattr(self, name)
+            out[name] = value.isoformat() if isinstance(value, date) else value
+        return out
+
+    def refresh_search_text(self) -> None:
+        """Recompute the accent-free text that search matches against."""
+        parts = [self.title, self.place, self.activity_form, self.result, self.model_name]
+        if self.unit is not None:
+            parts.append(self.unit.name)
+        self.search_text = fold(" ".join(p for p in parts if p))
+
+
+class Attachment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="attachments")

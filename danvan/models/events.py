@@ -1,0 +1,47 @@
+"""History (Lịch sử xử lý) and the notification outbox.
+
+Event rows are append-only: no route updates or deletes them, and database triggers (see the
+migration) refuse UPDATE and DELETE for every role, including the application's own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from danvan.extensions import db
+from danvan.models.base import UTCDateTime
+from danvan.text import utcnow
+
+
+class Event(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"), index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[list | None] = mapped_column(JSON)  # [{"field", "label", "old", "new"}]
+    snapshot: Mapped[dict | None] = mapped_column(JSON)  # fields at a return, for later diffs
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
+    acting_for = relationship("User", foreign_keys=[acting_for_id], lazy="joined")
+
+
+class OutboxMessage(db.Model):
+    """An e-mail queued by an operation, sent after the transaction commits."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,132 @@
+"""Users, their roles, delegations (acting heads) and login attempts (throttling)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from danvan.extensions import db
+from danvan.models.base import UTCDateTime
+from danvan.text import utcnow
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    UNIT_HEAD = "unit_head"
+    OFFICE = "office"
+    OFFICE_CHIEF = "office_chief"
+    DIRECTOR = "director"
+    DEPUTY_DIRECTOR = "deputy_director"
+    CLERK = "clerk"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.STAFF: "Chuyên viên",
+    Role.UNIT_HEAD: "Trưởng phòng",
+    Role.OFFICE: "Chuyên viên Văn phòng",
+    Role.OFFICE_CHIEF: "Chánh Văn phòng",
+    Role.DIRECTOR: "Giám đốc",
+    Role.DEPUTY_DIRECTOR: "Phó Giám đốc",
+    Role.CLERK: "Văn thư",
+    Role.ADMIN: "Quản trị hệ thống",
+}
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
+    position_title: Mapped[str | None] = mapped_column(String(120))  # chức vụ as shown
+    password_hash: Mapped[str] = mapped_column(String(256))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password change: old sessions and remember-me cookies stop working.
+    session_token: Mapped[str] = mapped_column(String(64), default="0")
+    signature_blob: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit = relationship("Unit", lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(r.role) for r in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        """Whether the user holds any of the given roles."""
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def role_labels(self) -> str:
+        return ", ".join(Role(r).label for r in sorted(self.roles, key=list(Role).index))
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password and invalidate other sessions."""
+        self.password_hash = generate_password_hash(password)
+        self.session_token = str(int(self.session_token or "0") + 1)
+
+    def check_password(self, password: str) -> bool:
+        """Check a password against the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class UserRole(db.Model):
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(30))
+
+
+class Delegation(db.Model):
+    """A unit head lets someone act for them (ủy quyền) between two moments."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    head_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    head = relationship("User", foreign_keys=[head_id], lazy="joined")
+
+    @classmethod
+    def active_for(cls, user: User, at: datetime | None = None) -> list[Delegation]:
+        """Delegations the user currently holds."""
+        at = at or utcnow()
+        stmt = select(cls).where(
+            cls.delegate_id == user.id, cls.starts_at <= at, cls.ends_at > at
+        )
+        return list(db.session.scalars(stmt))
+
+
+class LoginAttempt(db.Model):
+    """One login attempt; failures within a window throttle further attempts."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), index=True)
+    success: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

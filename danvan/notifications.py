@@ -1,0 +1,75 @@
+"""Queue e-mail notifications for workflow events (sent after commit, see danvan.mail)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from sqlalchemy import select
+
+from danvan.extensions import db
+from danvan.models import Entry, Event, OutboxMessage, Role, User, UserRole
+from danvan.text import format_datetime
+from danvan.workflow import ENTRY_ACTION_LABELS, ENTRY_STATE_LABELS, EntryAction, EntryState
+
+_EMAILS = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates" / "emails"),
+    autoescape=False,  # plain-text mails
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+)
+BASE_URL = {"value": "http://127.0.0.1:5000"}
+
+
+def _users_with_role(*roles: Role, unit_id: int | None = None) -> list[User]:
+    stmt = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_([r.value for r in roles]), User.active.is_(True))
+        .distinct()
+        .order_by(User.id)
+    )
+    if unit_id is not None:
+        stmt = stmt.where(User.unit_id == unit_id)
+    return list(db.session.scalars(stmt))
+
+
+def recipients_for(entry: Entry, event: Event) -> list[User]:
+    """Who hears about an event: whoever must act next, or the author on a decision."""
+    target = EntryState(event.to_state)
+    if target == EntryState.PENDING_UNIT:
+        return _users_with_role(Role.UNIT_HEAD, unit_id=entry.unit_id)
+    if target == EntryState.PENDING_OFFICE:
+        return _users_with_role(Role.OFFICE, Role.OFFICE_CHIEF)
+    if event.action in (EntryAction.RETURN, EntryAction.APPROVE) or target == EntryState.SIGNED:
+        return [entry.author]
+    return []
+
+
+def queue(user: User, subject: str, template: str, **context) -> OutboxMessage | None:
+    """Render a plain-text e-mail and put it in the outbox (users without e-mail are skipped)."""
+    if not user.email:
+        return None
+    body = _EMAILS.get_template(template).render(user=user, base_url=BASE_URL["value"], **context)
+    message = OutboxMessage(recipient=user.email, subject=subject, body=body)
+    db.session.add(message)
+    return message
+
+
+def queue_entry_event(entry: Entry, event: Event) -> None:
+    """Queue the notices an entry's workflow event calls for."""
+    action_label = ENTRY_ACTION_LABELS.get(EntryAction(event.action), event.action)
+    state_label = ENTRY_STATE_LABELS[EntryState(event.to_state)]
+    for user in recipients_for(entry, event):
+        if user.id == event.actor_id:
+            continue
+        queue(
+            user,
+            f"[danvan] {state_label}: {entry.title[:120]}",
+            "entry_event.txt",
+            entry=entry,
+            event=event,
+            action_label=action_label,
+            state_label=state_label,
+            when=format_datetime(event.created_at) if event.created_at else "",
+        )

@@ -1,0 +1,313 @@
+"""Operations on activity entries: create, edit, attach evidence, move through the workflow."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from danvan import notifications
+from danvan.extensions import db
+from danvan.models import ENTRY_FIELDS, Attachment, Blob, Campaign, Entry, Event, Role, User
+from danvan.operations import STALE_MESSAGE, Conflict, Invalid, NotAllowed
+from danvan.permissions import can_act, can_edit_entry
+from danvan.text import clean_line, clean_text, format_date, format_number, utcnow
+from danvan.uploads import UploadRejected, sniff_upload
+from danvan.workflow import STEP_BY_STATE, EntryAction, EntryState, resolve_target, transition_for
+
+LINE_FIELDS = ("title", "place", "activity_form", "model_name", "model_field")
+TEXT_FIELDS = ("gifts", "result", "model_description")
+MAX_AMOUNT = 10**15
+
+
+def check_version(obj, expected_version: int | None) -> None:
+    """Refuse to act on an object that changed since the user loaded it."""
+    if expected_version is not None and obj.version != expected_version:
+        raise Conflict(STALE_MESSAGE)
+
+
+def flush_or_conflict() -> None:
+    """Flush; a concurrent update of the same row (version mismatch) becomes a Conflict."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise Conflict(STALE_MESSAGE) from exc
+
+
+def display_values(entry: Entry) -> dict[str, str]:
+    """The author's fields as the text a person reads (names, dd/mm/yyyy, 1.234.500)."""
+    out: dict[str, str] = {}
+    for name in ENTRY_FIELDS:
+        value = getattr(entry, name)
+        if name == "content_item_id":
+            value = entry.content_item.title if entry.content_item else ""
+        elif name == "observance_id":
+            value = entry.observance.display_name if entry.observance else ""
+        elif isinstance(value, date):
+            value = format_date(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = format_number(value)
+        out[name] = "" if value is None else str(value)
+    return out
+
+
+def diff_values(old: dict[str, str], new: dict[str, str]) -> list[dict[str, str]]:
+    """Fields whose displayed value differs, with labels, old and new values."""
+    return [
+        {"field": name, "label": label, "old": old.get(name, ""), "new": new.get(name, "")}
+        for name, label in ENTRY_FIELDS.items()
+        if old.get(name, "") != new.get(name, "")
+    ]
+
+
+def _normalise(fields: dict) -> dict:
+    out = dict(fields)
+    for name in LINE_FIELDS:
+        if name in out:
+            out[name] = clean_line(out[name]) or ("" if name in ("place", "activity_form") else None)
+    for name in TEXT_FIELDS:
+        if name in out:
+            out[name] = (clean_text(out[name]) or "").strip()
+    if out.get("title") is None:
+        out["title"] = ""
+    return out
+
+
+def validate_fields(campaign: Campaign, fields: dict, *, confirm_outside: bool) -> None:
+    """Check an entry's fields against the campaign; raise Invalid with per-field messages."""
+    errors: dict[str, str] = {}
+    if not fields.get("title"):
+        errors["title"] = "Vui lòng nhập tên hoạt động."
+    item_ids = {item.id for item in campaign.content_items}
+    if fields.get("content_item_id") not in item_ids:
+        errors["content_item_id"] = "Vui lòng chọn nội dung thuộc kế hoạch."
+    observance_id = fields.get("observance_id")
+    if observance_id and observance_id not in {o.id for o in campaign.observances}:
+        errors["observance_id"] = "Ngày kỷ niệm không thuộc kế hoạch."
+    start, end = fields.get("date_from"), fields.get("date_to")
+    if not start or not end:
+        errors["date_from"] = "Vui lòng nhập thời gian từ ngày – đến ngày."
+    elif start > end:
+        errors["date_to"] = "Ngày kết thúc phải sau hoặc bằng ngày bắt đầu."
+    for name in ("participants_officials", "participants_citizens"):
+        if (fields.get(name) or 0) < 0:
+            errors[name] = "Số người không được âm."
+    amount = fields.get("amount_vnd")
+    if amount is not None and not 0 <= amount < MAX_AMOUNT:
+        errors["amount_vnd"] = "Số tiền không hợp lệ."
+    if errors:
+        raise Invalid("Vui lòng kiểm tra lại các trường được đánh dấu.", errors=errors)
+    outside = not (campaign.contains(start) and campaign.contains(end))
+    if outside and not confirm_outside:
+        raise Invalid(
+            f"Thời gian hoạt động nằm ngoài thời gian kế hoạch "
+            f"({format_date(campaign.period_start)} - {format_date(campaign.period_end)}). "
+            "Hãy kiểm tra lại, hoặc đánh dấu xác nhận nếu đúng là như vậy.",
+            errors={"date_from": "Ngoài thời gian kế hoạch."},
+            needs_confirmation=True,
+        )
+    fields["outside_period_confirmed"] = outside
+
+
+def create_entry(
+    campaign: Campaign, *, actor: User, fields: dict, confirm_outside: bool = False
+) -> Entry:
+    """Create a draft entry for the actor's unit."""
+    if actor.unit_id is None or not actor.has_role(Role.STAFF, Role.UNIT_HEAD):
+        raise NotAllowed("Chỉ cán bộ thuộc một đơn vị mới được lập hồ sơ hoạt động.")
+    fields = _normalise(fields)
+    validate_fields(campaign, fields, confirm_outside=confirm_outside)
+    entry = Entry(campaign=campaign, unit_id=actor.unit_id, author=actor, state=EntryState.DRAFT)
+    for name in (*ENTRY_FIELDS, "outside_period_confirmed"):
+        if name in fields:
+            setattr(entry, name, fields[name])
+    db.session.add(entry)
+    db.session.flush()
+    db.session.refresh(entry)
+    entry.refresh_search_text()
+    db.session.add(Event(entry_id=entry.id, actor=actor, action="create", to_state=entry.state))
+    db.session.flush()
+    return entry
+
+
+def update_entry(
+    entry: Entry,
+    *,
+    actor: User,
+    fields: dict,
+    expected_version: int | None,
+    confirm_outside: bool = False,
+) -> Entry:
+    """Change an entry's fields (author only, while editable); log the diff once submitted."""
+    check_version(entry, expected_version)
+    decision = can_edit_entry(actor, entry)
+    if not decision:
+        raise NotAllowed(decision.reason)
+    fields = _normalise(fields)
+    validate_fields(entry.campaign, fields, confirm_outside=confirm_outside)
+    before = display_values(entry)
+    for name in (*ENTRY_FIELDS, "outside_period_confirmed"):
+        if name in fields:
+            setattr(entry, name, fields[name])
+    flush_or_conflict()
+    db.session.refresh(entry)
+    changes = diff_values(before, display_values(entry))
+    entry.refresh_search_text()
+    entry.updated_at = utcnow()
+    if changes and entry.state != EntryState.DRAFT:
+        db.session.add(
+            Event(entry_id=entry.id, actor=actor, action="edit", from_state=entry.state,
+                  to_state=entry.state, changes=changes)
+        )
+    flush_or_conflict()
+    return entry
+
+
+def _last_return_snapshot(entry: Entry) -> dict | None:
+    stmt = (
+        select(Event.snapshot)
+        .where(Event.entry_id == entry.id, Event.action == EntryAction.RETURN)
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    return db.session.scalar(stmt)
+
+
+def act(
+    entry: Entry,
+    action: EntryAction,
+    *,
+    actor: User,
+    comment: str | None = None,
+    expected_version: int | None = None,
+) -> Event:
+    """Take a workflow action on an entry: check table, party, guard and version; log it."""
+    check_version(entry, expected_version)
+    decision = can_act(actor, entry, action)
+    if not decision:
+        raise NotAllowed(decision.reason)
+    transition = transition_for(action, entry.state_enum)
+    comment = (clean_text(comment) or "").strip() or None
+    if transition.comment_required and not comment:
+        raise Invalid("Vui lòng nhập ý kiến khi trả lại.", errors={"comment": "Bắt buộc."})
+    campaign = entry.campaign
+    source = entry.state_enum
+    target = resolve_target(
+        transition,
+        state=source,
+        chain=campaign.chain,
+        author_is_head=entry.author.has_role(Role.UNIT_HEAD) and entry.author.unit_id == entry.unit_id,
+        returned_step=entry.returned_step,
+        resume_at_returning_step=campaign.resume_policy == "returning_step",
+    )
+    event = Event(
+        entry_id=entry.id, actor=actor, acting_for=decision.acting_for, action=action,
+        from_state=source, to_state=target, comment=comment,
+    )
+    if action == EntryAction.RETURN:
+        entry.returned_step = STEP_BY_STATE[source].name
+        event.snapshot = display_values(entry)
+    if action == EntryAction.RESUBMIT:
+        snapshot = _last_return_snapshot(entry)
+        if snapshot:
+            event.changes = diff_values(snapshot, display_values(entry)) or None
+    if action in (EntryAction.SUBMIT, EntryAction.RESUBMIT, EntryAction.SEND_BACK):
+        entry.approvals_since_submit = 0
+    elif action == EntryAction.APPROVE:
+        entry.approvals_since_submit += 1
+    if action == EntryAction.SEND_BACK:
+        entry.report_id = None
+    entry.last_comment = comment if comment else entry.last_comment
+    if action in (EntryAction.SUBMIT, EntryAction.RESUBMIT):
+        entry.last_comment = None
+    entry.state = target
+    entry.updated_at = utcnow()
+    db.session.add(event)
+    flush_or_conflict()
+    notifications.queue_entry_event(entry, event)
+    return event
+
+
+def act_many(
+    items: Iterable[tuple[Entry, int | None]],
+    action: EntryAction,
+    *,
+    actor: User,
+    comment: str | None = None,
+) -> tuple[list[Entry], list[tuple[Entry, str]]]:
+    """Apply one action to several entries through the same rules; collect refusals."""
+    done: list[Entry] = []
+    failed: list[tuple[Entry, str]] = []
+    for entry, version in items:
+        savepoint = db.session.begin_nested()
+        try:
+            act(entry, action, actor=actor, comment=comment, expected_version=version)
+        except (NotAllowed, Conflict, Invalid) as exc:
+            savepoint.rollback()
+            failed.append((entry, exc.message))
+        else:
+            savepoint.commit()
+            done.append(entry)
+    return done, failed
+
+
+def store_blob(data: bytes) -> Blob:
+    """Store bytes once, addressed by their SHA-256."""
+    sha = hashlib.sha256(data).hexdigest()
+    blob = db.session.get(Blob, sha)
+    if blob is None:
+        blob = Blob(sha256=sha, size=len(data), data=data)
+        db.session.add(blob)
+        db.session.flush()
+    return blob
+
+
+def add_attachment(
+    entry: Entry, *, actor: User, filename: str, data: bytes, max_bytes: int, max_files: int
+) -> Attachment:
+    """Attach an evidence file after checking its real type, size and the per-entry limit."""
+    decision = can_edit_entry(actor, entry)
+    if not decision:
+        raise NotAllowed(decision.reason)
+    if len(entry.attachments) >= max_files:
+        raise Invalid(f"Mỗi hồ sơ chỉ được đính kèm tối đa {max_files} tệp.")
+    if len(data) > max_bytes:
+        raise Invalid(
+            f"Tệp “{clean_line(filename)}” vượt quá dung lượng cho phép "
+            f"({format_number(max_bytes / 1024 / 1024)} MB)."
+        )
+    try:
+        kind = sniff_upload(filename, data)
+    except UploadRejected as exc:
+        raise Invalid(exc.message) from exc
+    blob = store_blob(data)
+    attachment = Attachment(
+        entry=entry, blob_sha256=blob.sha256, filename=kind.safe_name,
+        content_type=kind.content_type, size=len(data), uploaded_by_id=actor.id,
+    )
+    db.session.add(attachment)
+    if entry.state != EntryState.DRAFT:
+        db.session.add(
+            Event(entry_id=entry.id, actor=actor, action="attach", from_state=entry.state,
+                  to_state=entry.state, comment=kind.safe_name)
+        )
+    db.session.flush()
+    return attachment
+
+
+def remove_attachment(attachment: Attachment, *, actor: User) -> None:
+    """Remove an evidence file from an editable entry (the blob stays if shared)."""
+    entry = attachment.entry
+    decision = can_edit_entry(actor, entry)
+    if not decision:
+        raise NotAllowed(decision.reason)
+    if entry.state != EntryState.DRAFT:
+        db.session.add(
+            Event(entry_id=entry.id, actor=actor, action="detach", from_state=entry.state,
+                  to_state=entry.state, comment=attachment.filename)
+        )
+    db.session.delete(attachment)
+    db.session.flush()

@@ -1,0 +1,149 @@
+"""Read-side queries: inboxes, lists and counts, derived from the workflow table."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from danvan.extensions import db
+from danvan.models import Campaign, Delegation, Entry, Report, Role, Unit, User
+from danvan.text import fold
+from danvan.workflow import (
+    EntryState,
+    Party,
+    ReportState,
+    report_states_waiting_for,
+    states_waiting_for,
+)
+
+
+def _head_unit_ids(user: User) -> set[int]:
+    units = {d.unit_id for d in Delegation.active_for(user)}
+    if user.has_role(Role.UNIT_HEAD) and user.unit_id:
+        units.add(user.unit_id)
+    return units
+
+
+def entry_inbox_filter(user: User):
+    """SQL condition for entries waiting on this user, from the workflow table."""
+    conditions = []
+    head_units = _head_unit_ids(user)
+    if head_units:
+        states = [s.value for s in states_waiting_for(Party.UNIT_HEAD)]
+        conditions.append(Entry.state.in_(states) & Entry.unit_id.in_(head_units))
+    if user.has_role(Role.OFFICE, Role.OFFICE_CHIEF):
+        states = [s.value for s in states_waiting_for(Party.OFFICE)]
+        conditions.append(Entry.state.in_(states))
+    # The author's own to-do: entries returned for revision.
+    author_states = [s.value for s in states_waiting_for(Party.AUTHOR) if s == EntryState.RETURNED]
+    conditions.append(Entry.state.in_(author_states) & (Entry.author_id == user.id))
+    return or_(*conditions)
+
+
+def entry_inbox(user: User) -> list[Entry]:
+    """Entries waiting for this user's decision, oldest first."""
+    stmt = (
+        select(Entry)
+        .where(entry_inbox_filter(user))
+        .order_by(Entry.updated_at, Entry.id)
+        .options(selectinload(Entry.attachments))
+    )
+    return list(db.session.scalars(stmt).unique())
+
+
+def report_inbox_filter(user: User):
+    """SQL condition for reports waiting on this user."""
+    conditions = []
+    if user.has_role(Role.OFFICE_CHIEF):
+        states = report_states_waiting_for(Party.OFFICE_CHIEF)
+        conditions.append(Report.state.in_([s.value for s in states]))
+    if user.has_role(Role.DIRECTOR, Role.DEPUTY_DIRECTOR):
+        states = report_states_waiting_for(Party.SIGNER)
+        conditions.append(Report.state.in_([s.value for s in states]) & (Report.signer_id == user.id))
+    if user.has_role(Role.CLERK):
+        states = report_states_waiting_for(Party.CLERK)
+        conditions.append(Report.state.in_([s.value for s in states]))
+    return or_(*conditions) if conditions else None
+
+
+def report_inbox(user: User) -> list[Report]:
+    """Reports waiting for this user (to submit, sign or issue)."""
+    condition = report_inbox_filter(user)
+    if condition is None:
+        return []
+    # A draft only waits for the office chief once it has been compiled.
+    stmt = select(Report).where(condition).order_by(Report.id)
+    reports = list(db.session.scalars(stmt))
+    return [r for r in reports if r.state != ReportState.DRAFT or r.compiled_at is not None]
+
+
+def todo_count(user: User) -> int:
+    """The "Việc cần xử lý" number in the header."""
+    entries = db.session.scalar(select(func.count(Entry.id)).where(entry_inbox_filter(user)))
+    return int(entries or 0) + len(report_inbox(user))
+
+
+def search_entries(
+    *,
+    campaign_id: int | None = None,
+    unit_id: int | None = None,
+    content_item_id: int | None = None,
+    state: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    text: str | None = None,
+    visible_to: User | None = None,
+    limit: int = 500,
+):
+    """Filter entries; ``text`` matches without accents ("dan van" finds "dân vận")."""
+    stmt = select(Entry).order_by(Entry.date_from.desc(), Entry.id.desc()).limit(limit)
+    if campaign_id:
+        stmt = stmt.where(Entry.campaign_id == campaign_id)
+    if unit_id:
+        stmt = stmt.where(Entry.unit_id == unit_id)
+    if content_item_id:
+        stmt = stmt.where(Entry.content_item_id == content_item_id)
+    if state:
+        stmt = stmt.where(Entry.state == state)
+    if date_from:
+        stmt = stmt.where(Entry.date_to >= date_from)
+    if date_to:
+        stmt = stmt.where(Entry.date_from <= date_to)
+    for word in fold(text).split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Entry.search_text.like(f"%{escaped}%", escape="\\"))
+    if visible_to is not None:
+        stmt = stmt.where(visibility_filter(visible_to))
+    return list(db.session.scalars(stmt.options(selectinload(Entry.attachments))).unique())
+
+
+def visibility_filter(user: User):
+    """SQL twin of permissions.can_view_entry, for lists."""
+    from danvan.permissions import OVERSEER_ROLES
+
+    not_private = Entry.state.notin_([EntryState.DRAFT.value, EntryState.WITHDRAWN.value])
+    own = Entry.author_id == user.id
+    if user.has_role(*OVERSEER_ROLES):
+        return own | (Entry.state != EntryState.DRAFT.value)
+    units = _head_unit_ids(user) | ({user.unit_id} if user.unit_id else set())
+    return own | (Entry.unit_id.in_(units) & not_private)
+
+
+def campaign_unit_counts(campaign: Campaign) -> tuple[list[Unit], dict[int, dict[str, int]]]:
+    """Per unit, how many entries are in each state (one grouped query)."""
+    units = list(
+        db.session.scalars(
+            select(Unit).where(Unit.agency_id == campaign.agency_id).order_by(Unit.position)
+        )
+    )
+    rows = db.session.execute(
+        select(Entry.unit_id, Entry.state, func.count(Entry.id))
+        .where(Entry.campaign_id == campaign.id)
+        .group_by(Entry.unit_id, Entry.state)
+    )
+    counts: dict[int, dict[str, int]] = {u.id: {} for u in units}
+    for unit_id, state, n in rows:
+        counts.setdefault(unit_id, {})[state] = n
+    return units, counts
