@@ -81,7 +81,9 @@ def env_overrides(environ: dict[str, str] | None = None) -> dict[str, object]:
 
 def check_keys(values: dict[str, object], origin: str) -> None:
     """Refuse upper-case keys that danvan does not know."""
-    unknown = sorted(k for k in values if k.isupper() and k not in DEFAULTS and not k.startswith("_"))
+    unknown = sorted(
+        k for k in values if k.isupper() and k not in DEFAULTS and not k.startswith("_")
+    )
     if unknown:
         raise ConfigError(f"{origin}: khóa cấu hình không hợp lệ: {', '.join(unknown)}")
 

@@ -9,7 +9,6 @@ from wtforms import StringField
 
 from danvan.text import format_date, format_number
 
-
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 DATE_ERROR = "Ngày không hợp lệ, hãy nhập theo dạng dd/mm/yyyy (ví dụ 15/10/2023)."
 

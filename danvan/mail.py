@@ -32,7 +32,8 @@ def send_outbox(config: dict, *, limit: int = 100) -> int:
     sent = 0
     try:
         smtp = smtplib.SMTP(
-            config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
+            config["MAIL_SERVER"],
+            int(config.get("MAIL_PORT") or 25),
             timeout=config.get("MAIL_TIMEOUT", 10),
         )
     except OSError as exc:

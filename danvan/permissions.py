@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from danvan.models import Delegation, Entry, Report, Role, User
 from danvan.workflow import (
+    EDITABLE_STATES,
     ENTRY_STATE_LABELS,
     ENTRY_TRANSITIONS,
-    EDITABLE_STATES,
     REPORT_STATE_LABELS,
     REPORT_TRANSITIONS,
     EntryAction,
@@ -55,8 +55,13 @@ class Decision:
         return self.allowed
 
 
-def entry_parties(user: User, entry: Entry) -> dict[Party, User | None]:
-    """Map each party the user is for this entry to whom they act for (None: themselves)."""
+def entry_parties(
+    user: User, entry: Entry, delegations: list[Delegation] | None = None
+) -> dict[Party, User | None]:
+    """Map each party the user is for this entry to whom they act for (None: themselves).
+
+    Pass ``delegations`` (the user's active ones) when checking many entries at once.
+    """
     parties: dict[Party, User | None] = {}
     if user is None or not getattr(user, "is_authenticated", False):
         return parties
@@ -65,7 +70,9 @@ def entry_parties(user: User, entry: Entry) -> dict[Party, User | None]:
     if user.has_role(Role.UNIT_HEAD) and user.unit_id == entry.unit_id:
         parties[Party.UNIT_HEAD] = None
     else:
-        for delegation in Delegation.active_for(user):
+        if delegations is None:
+            delegations = Delegation.active_for(user)
+        for delegation in delegations:
             if delegation.unit_id == entry.unit_id:
                 parties[Party.UNIT_HEAD] = delegation.head
                 break
@@ -109,7 +116,12 @@ def can_edit_entry(user: User, entry: Entry) -> Decision:
     return Decision(True)
 
 
-def can_act(user: User, entry: Entry, action: EntryAction) -> Decision:
+def can_act(
+    user: User,
+    entry: Entry,
+    action: EntryAction,
+    delegations: list[Delegation] | None = None,
+) -> Decision:
     """Whether the user may take ``action`` on the entry now, per the workflow table."""
     state = entry.state_enum
     transition = transition_for(action, state)
@@ -119,20 +131,30 @@ def can_act(user: User, entry: Entry, action: EntryAction) -> Decision:
             f"Không thể thực hiện “{action.label}” khi hồ sơ ở trạng thái "
             f"“{ENTRY_STATE_LABELS[state]}”.",
         )
-    parties = entry_parties(user, entry)
+    parties = entry_parties(user, entry, delegations)
     if transition.party not in parties:
-        return Decision(False, f"Bạn không có quyền thực hiện “{action.label}” với hồ sơ này.")
+        return Decision(
+            False,
+            f"Bạn không có quyền thực hiện “{action.label}” với hồ sơ này "
+            f"(hồ sơ đang ở trạng thái “{ENTRY_STATE_LABELS[state]}”).",
+        )
     if not guard_allows(transition, entry_facts(entry, user)):
         return Decision(False, GUARD_MESSAGES[transition.guard])
     return Decision(True, acting_for=parties[transition.party])
 
 
-def available_transitions(user: User, entry: Entry) -> list[Transition]:
+def available_transitions(
+    user: User, entry: Entry, delegations: list[Delegation] | None = None
+) -> list[Transition]:
     """The transitions this user can take on the entry now (for buttons)."""
+    if delegations is None:
+        delegations = Delegation.active_for(user)
     return [
         t
         for t in ENTRY_TRANSITIONS
-        if t.source == entry.state_enum and t.party != Party.SYSTEM and can_act(user, entry, t.action)
+        if t.source == entry.state_enum
+        and t.party != Party.SYSTEM
+        and can_act(user, entry, t.action, delegations)
     ]
 
 

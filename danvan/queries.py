@@ -61,7 +61,9 @@ def report_inbox_filter(user: User):
         conditions.append(Report.state.in_([s.value for s in states]))
     if user.has_role(Role.DIRECTOR, Role.DEPUTY_DIRECTOR):
         states = report_states_waiting_for(Party.SIGNER)
-        conditions.append(Report.state.in_([s.value for s in states]) & (Report.signer_id == user.id))
+        conditions.append(
+            Report.state.in_([s.value for s in states]) & (Report.signer_id == user.id)
+        )
     if user.has_role(Role.CLERK):
         states = report_states_waiting_for(Party.CLERK)
         conditions.append(Report.state.in_([s.value for s in states]))

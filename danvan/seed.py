@@ -46,10 +46,24 @@ PEOPLE = [
     ("vanthu", "Đỗ Thị Hồng", "VP", [Role.CLERK], "Văn thư"),
     ("admin", "Quản trị hệ thống", None, [Role.ADMIN], "Quản trị hệ thống"),
 ]
-HEAD_NAMES = ["Vũ Đức Minh", "Ngô Thị Mai", "Bùi Văn Long", "Đặng Thị Thảo", "Hoàng Văn Nam",
-              "Phan Thị Nga", "Trịnh Văn Sơn"]
-STAFF_NAMES = ["Nguyễn Thị Hoa", "Lý Văn Tuấn", "Mai Thị Yến", "Tạ Văn Hùng", "Cao Thị Linh",
-               "Dương Văn Khánh", "Lương Thị Bích"]
+HEAD_NAMES = [
+    "Vũ Đức Minh",
+    "Ngô Thị Mai",
+    "Bùi Văn Long",
+    "Đặng Thị Thảo",
+    "Hoàng Văn Nam",
+    "Phan Thị Nga",
+    "Trịnh Văn Sơn",
+]
+STAFF_NAMES = [
+    "Nguyễn Thị Hoa",
+    "Lý Văn Tuấn",
+    "Mai Thị Yến",
+    "Tạ Văn Hùng",
+    "Cao Thị Linh",
+    "Dương Văn Khánh",
+    "Lương Thị Bích",
+]
 
 CONTENT_ITEMS = [
     "Tuyên truyền về Ngày truyền thống công tác dân vận của Đảng, tư tưởng dân vận của Chủ tịch "
@@ -72,38 +86,86 @@ OBSERVANCES = [
     (20, "Ngày thành lập Hội Liên hiệp Phụ nữ Việt Nam", 1930),
 ]
 
-RECIPIENTS = "\n".join([
-    "Ban Dân vận Tỉnh ủy",
-    "Ban Tuyên giáo Đảng ủy khối",
-    "Giám đốc, các Phó Giám đốc Sở",
-    "Các phòng chuyên môn, đơn vị thuộc Sở",
-    "Website của Sở",
-])
+RECIPIENTS = "\n".join(
+    [
+        "Ban Dân vận Tỉnh ủy",
+        "Ban Tuyên giáo Đảng ủy khối",
+        "Giám đốc, các Phó Giám đốc Sở",
+        "Các phòng chuyên môn, đơn vị thuộc Sở",
+        "Website của Sở",
+    ]
+)
 
 ACTIVITIES = [
-    ("Hội nghị quán triệt Nghị quyết số 25-NQ/TW về công tác dân vận", "Hội trường Sở",
-     "Hội nghị", 1, 45, 0, None,
-     "Quán triệt đến 100% cán bộ, công chức; thảo luận giải pháp nâng cao hiệu quả dân vận."),
-    ("Tuyên truyền Ngày truyền thống công tác dân vận trên Website của Sở", "Website Sở",
-     "Tuyên truyền trên website", 0, 0, 0, None,
-     "Đăng 05 tin, bài về Ngày truyền thống công tác dân vận (15/10/1930 - 15/10/2023)."),
-    ("Thăm hỏi, tặng quà hộ nghèo tại xã Thanh Hà", "Xã Thanh Hà, huyện Thanh Liêm",
-     "Thăm hỏi, tặng quà", 3, 12, 30, 15_000_000,
-     "Tặng 30 suất quà, mỗi suất 500.000 đồng cho hộ nghèo, hộ cận nghèo."),
-    ("Tiếp công dân và đối thoại về cấp phép xây dựng", "Trụ sở tiếp công dân",
-     "Tiếp công dân, đối thoại", 2, 4, 26, None,
-     "Tiếp 26 lượt công dân; giải quyết dứt điểm 08 đơn kiến nghị thuộc thẩm quyền."),
-    ("Ủng hộ Quỹ “Vì người nghèo” một ngày lương", "Cơ quan Sở", "Quyên góp", 3, 86, 0,
-     24_350_000, "Cán bộ, công chức, viên chức ủng hộ một ngày lương vào Quỹ “Vì người nghèo”."),
-    ("Rút ngắn thời gian giải quyết thủ tục cấp giấy phép xây dựng", "Bộ phận một cửa",
-     "Cải cách hành chính", 2, 6, 0, None,
-     "Giải quyết 124/124 hồ sơ đúng hạn, trong đó 37 hồ sơ trước hạn (tỷ lệ 100%)."),
+    (
+        "Hội nghị quán triệt Nghị quyết số 25-NQ/TW về công tác dân vận",
+        "Hội trường Sở",
+        "Hội nghị",
+        1,
+        45,
+        0,
+        None,
+        "Quán triệt đến 100% cán bộ, công chức; thảo luận giải pháp nâng cao hiệu quả dân vận.",
+    ),
+    (
+        "Tuyên truyền Ngày truyền thống công tác dân vận trên Website của Sở",
+        "Website Sở",
+        "Tuyên truyền trên website",
+        0,
+        0,
+        0,
+        None,
+        "Đăng 05 tin, bài về Ngày truyền thống công tác dân vận (15/10/1930 - 15/10/2023).",
+    ),
+    (
+        "Thăm hỏi, tặng quà hộ nghèo tại xã Thanh Hà",
+        "Xã Thanh Hà, huyện Thanh Liêm",
+        "Thăm hỏi, tặng quà",
+        3,
+        12,
+        30,
+        15_000_000,
+        "Tặng 30 suất quà, mỗi suất 500.000 đồng cho hộ nghèo, hộ cận nghèo.",
+    ),
+    (
+        "Tiếp công dân và đối thoại về cấp phép xây dựng",
+        "Trụ sở tiếp công dân",
+        "Tiếp công dân, đối thoại",
+        2,
+        4,
+        26,
+        None,
+        "Tiếp 26 lượt công dân; giải quyết dứt điểm 08 đơn kiến nghị thuộc thẩm quyền.",
+    ),
+    (
+        "Ủng hộ Quỹ “Vì người nghèo” một ngày lương",
+        "Cơ quan Sở",
+        "Quyên góp",
+        3,
+        86,
+        0,
+        24_350_000,
+        "Cán bộ, công chức, viên chức ủng hộ một ngày lương vào Quỹ “Vì người nghèo”.",
+    ),
+    (
+        "Rút ngắn thời gian giải quyết thủ tục cấp giấy phép xây dựng",
+        "Bộ phận một cửa",
+        "Cải cách hành chính",
+        2,
+        6,
+        0,
+        None,
+        "Giải quyết 124/124 hồ sơ đúng hạn, trong đó 37 hồ sơ trước hạn (tỷ lệ 100%).",
+    ),
 ]
 
 
 def _user(username, full_name, unit, roles, title, email_domain="soxaydung.hanam.gov.vn"):
     user = User(
-        username=username, full_name=full_name, unit=unit, position_title=title,
+        username=username,
+        full_name=full_name,
+        unit=unit,
+        position_title=title,
         email=f"{username}@{email_domain}",
     )
     user.set_password(DEMO_PASSWORD)
@@ -114,10 +176,14 @@ def _user(username, full_name, unit, roles, title, email_domain="soxaydung.hanam
 
 def _campaign(agency: Agency, year: int, start: date, end: date, deadline: date) -> Campaign:
     campaign = Campaign(
-        agency=agency, year=year,
+        agency=agency,
+        year=year,
         title=f"Tổ chức các hoạt động “Tháng cao điểm” thực hiện công tác dân vận năm {year}",
-        plan_number=f"{'125' if year == 2023 else '98'}/KH-SXD", plan_date=start - timedelta(days=4),
-        period_start=start, period_end=end, report_deadline=deadline,
+        plan_number=f"{'125' if year == 2023 else '98'}/KH-SXD",
+        plan_date=start - timedelta(days=4),
+        period_start=start,
+        period_end=end,
+        report_deadline=deadline,
         report_subject=f"Kết quả triển khai Tháng cao điểm thực hiện công tác dân vận năm {year}",
         recipients=RECIPIENTS,
     )
@@ -141,48 +207,65 @@ def _fields(campaign: Campaign, index: int, unit: Unit, day_offset: int) -> dict
     return {
         "content_item_id": campaign.content_items[item % len(campaign.content_items)].id,
         "title": f"{title} ({unit.abbreviation})",
-        "date_from": day, "date_to": day + timedelta(days=index % 2),
-        "place": place, "activity_form": form,
+        "date_from": day,
+        "date_to": day + timedelta(days=index % 2),
+        "place": place,
+        "activity_form": form,
         "observance_id": observance.id if observance else None,
-        "participants_officials": officials + index, "participants_citizens": citizens,
-        "amount_vnd": amount, "gifts": "", "result": result,
+        "participants_officials": officials + index,
+        "participants_citizens": citizens,
+        "amount_vnd": amount,
+        "gifts": "",
+        "result": result,
         "model_name": "Mô hình “Một cửa thân thiện”" if index % 5 == 0 else None,
         "model_field": "Xây dựng Đảng và hệ thống chính trị" if index % 5 == 0 else None,
         "model_description": "Hướng dẫn tận tình, giải quyết nhanh hồ sơ cho người dân."
-        if index % 5 == 0 else None,
+        if index % 5 == 0
+        else None,
     }
 
 
 def seed_demo() -> dict:
     """Create the demo agency, people and campaigns; return the main objects by name."""
     agency = Agency(
-        name="SỞ XÂY DỰNG", full_name="Sở Xây dựng tỉnh Hà Nam", parent_name="UBND TỈNH HÀ NAM",
-        abbreviation="SXD", place_name="Hà Nam",
+        name="SỞ XÂY DỰNG",
+        full_name="Sở Xây dựng tỉnh Hà Nam",
+        parent_name="UBND TỈNH HÀ NAM",
+        abbreviation="SXD",
+        place_name="Hà Nam",
     )
     db.session.add(agency)
     units = {}
     for position, (name, abbr, is_office) in enumerate(UNITS):
-        units[abbr] = Unit(agency=agency, name=name, abbreviation=abbr, is_office=is_office,
-                           position=position)
+        units[abbr] = Unit(
+            agency=agency, name=name, abbreviation=abbr, is_office=is_office, position=position
+        )
         db.session.add(units[abbr])
     users = {}
     for username, full_name, abbr, roles, title in PEOPLE:
         users[username] = _user(username, full_name, units.get(abbr), roles, title)
     for i, abbr in enumerate([a for _, a, office in UNITS if not office]):
         code = abbr.lower().replace("đ", "d")
-        users[f"tp.{code}"] = _user(f"tp.{code}", HEAD_NAMES[i], units[abbr],
-                                    [Role.UNIT_HEAD, Role.STAFF], "Trưởng phòng")
-        users[f"cv.{code}"] = _user(f"cv.{code}", STAFF_NAMES[i], units[abbr], [Role.STAFF],
-                                    "Chuyên viên")
-    users["cv2.qlxd"] = _user("cv2.qlxd", "Kiều Văn Phúc", units["QLXD"], [Role.STAFF],
-                              "Chuyên viên")
+        users[f"tp.{code}"] = _user(
+            f"tp.{code}", HEAD_NAMES[i], units[abbr], [Role.UNIT_HEAD, Role.STAFF], "Trưởng phòng"
+        )
+        users[f"cv.{code}"] = _user(
+            f"cv.{code}", STAFF_NAMES[i], units[abbr], [Role.STAFF], "Chuyên viên"
+        )
+    users["cv2.qlxd"] = _user(
+        "cv2.qlxd", "Kiều Văn Phúc", units["QLXD"], [Role.STAFF], "Chuyên viên"
+    )
     db.session.flush()
     # Phó trưởng phòng Quản lý xây dựng acts for the head for a month (ủy quyền).
-    db.session.add(Delegation(
-        head_id=users["tp.qlxd"].id, delegate_id=users["cv2.qlxd"].id,
-        unit_id=units["QLXD"].id, starts_at=utcnow() - timedelta(days=1),
-        ends_at=utcnow() + timedelta(days=30),
-    ))
+    db.session.add(
+        Delegation(
+            head_id=users["tp.qlxd"].id,
+            delegate_id=users["cv2.qlxd"].id,
+            unit_id=units["QLXD"].id,
+            starts_at=utcnow() - timedelta(days=1),
+            ends_at=utcnow() + timedelta(days=30),
+        )
+    )
 
     past = _campaign(agency, 2023, date(2023, 10, 1), date(2023, 10, 31), date(2023, 11, 5))
     year = today_vn().year
@@ -204,20 +287,29 @@ def seed_demo() -> dict:
     for i, code in enumerate(unit_codes):
         for k in range(2):
             author = users[f"cv.{code}"]
-            entry = ops.create_entry(past, actor=author,
-                                     fields=_fields(past, i * 2 + k, author.unit, i * 3 + k))
+            entry = ops.create_entry(
+                past, actor=author, fields=_fields(past, i * 2 + k, author.unit, i * 3 + k)
+            )
             ops.act(entry, EntryAction.SUBMIT, actor=author)
             ops.act(entry, EntryAction.APPROVE, actor=users[f"tp.{code}"])
             ops.act(entry, EntryAction.APPROVE, actor=office)
     # Current campaign: entries in every state.
-    plan = ["draft", "pending_unit", "pending_office", "approved", "returned", "withdrawn",
-            "resubmitted"]
+    plan = [
+        "draft",
+        "pending_unit",
+        "pending_office",
+        "approved",
+        "returned",
+        "withdrawn",
+        "resubmitted",
+    ]
     for i, code in enumerate(unit_codes):
         author, head = users[f"cv.{code}"], users[f"tp.{code}"]
         wanted = plan[i % len(plan)]
         for k, state in enumerate(dict.fromkeys([wanted, "pending_unit", "approved"])):
-            entry = ops.create_entry(current, actor=author,
-                                     fields=_fields(current, i + k, author.unit, i * 4 + k))
+            entry = ops.create_entry(
+                current, actor=author, fields=_fields(current, i + k, author.unit, i * 4 + k)
+            )
             if state == "draft":
                 continue
             ops.act(entry, EntryAction.SUBMIT, actor=author)
@@ -228,14 +320,23 @@ def seed_demo() -> dict:
             if state == "approved":
                 ops.act(entry, EntryAction.APPROVE, actor=office)
             if state in ("returned", "resubmitted"):
-                ops.act(entry, EntryAction.RETURN, actor=head,
-                        comment="Đề nghị bổ sung số người dân tham gia và ảnh minh chứng.")
+                ops.act(
+                    entry,
+                    EntryAction.RETURN,
+                    actor=head,
+                    comment="Đề nghị bổ sung số người dân tham gia và ảnh minh chứng.",
+                )
             if state == "resubmitted":
                 fields = _fields(current, i + k, author.unit, i * 4 + k)
                 fields["participants_citizens"] += 20
-                ops.update_entry(entry, actor=author, fields=fields,
-                                 expected_version=entry.version)
+                ops.update_entry(entry, actor=author, fields=fields, expected_version=entry.version)
                 ops.act(entry, EntryAction.RESUBMIT, actor=author)
     db.session.flush()
-    return {"agency": agency, "past": past, "current": current, "users": users,
-            "units": units, "chief": chief}
+    return {
+        "agency": agency,
+        "past": past,
+        "current": current,
+        "users": users,
+        "units": units,
+        "chief": chief,
+    }

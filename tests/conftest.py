@@ -13,6 +13,7 @@ import shutil
 import tempfile
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
@@ -25,8 +26,12 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--db", default="sqlite", choices=["sqlite", "postgresql"],
-                     help="database backend for the run")
+    parser.addoption(
+        "--db",
+        default="sqlite",
+        choices=["sqlite", "postgresql"],
+        help="database backend for the run",
+    )
 
 
 def pytest_report_header(config):
@@ -52,8 +57,9 @@ def instance_dir():
 def _migrate(url: str, instance_dir: str) -> None:
     from flask_migrate import upgrade
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                      "IGNORE_INSTANCE_CONFIG": True})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "IGNORE_INSTANCE_CONFIG": True}
+    )
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         db.engine.dispose()
@@ -105,9 +111,21 @@ def app_config(db_url):
     }
 
 
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production: its own database session
+    and its own ``g`` (so Flask-Login really loads the user from the cookie every time)."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's own session then sees what the request committed
+        return response
+
+
 @pytest.fixture
 def app(app_config, backend):
     app = create_app(app_config)
+    app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -134,8 +152,7 @@ def login(client):
 
     def do_login(user, password: str = PASSWORD):
         client.post("/dang-xuat")
-        response = client.post("/dang-nhap", data={"username": user.username,
-                                                   "password": password})
+        response = client.post("/dang-nhap", data={"username": user.username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return client
 

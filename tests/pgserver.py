@@ -45,16 +45,19 @@ class TempPostgres:
 
     def start(self) -> str:
         data = os.path.join(self.dir, "data")
-        self._run("initdb", "-D", data, "-A", "trust", "-U", "danvan", "-E", "UTF8",
-                  "--locale=C.UTF-8")
+        self._run(
+            "initdb", "-D", data, "-A", "trust", "-U", "danvan", "-E", "UTF8", "--locale=C.UTF-8"
+        )
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses='' -c fsync=off"
-        self._run("pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(self.dir, "log"),
-                  "-w", "start")
+        self._run(
+            "pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(self.dir, "log"), "-w", "start"
+        )
         return f"postgresql+psycopg://danvan@/postgres?host={self.dir}&port={self.port}"
 
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate",
-                      "-w", "stop")
+            self._run(
+                "pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "-w", "stop"
+            )
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -5,7 +5,9 @@ from danvan.forms import BaseForm
 
 
 class LoginForm(BaseForm):
-    username = StringField("Tên đăng nhập", validators=[DataRequired("Vui lòng nhập tên đăng nhập.")])
+    username = StringField(
+        "Tên đăng nhập", validators=[DataRequired("Vui lòng nhập tên đăng nhập.")]
+    )
     password = PasswordField("Mật khẩu", validators=[DataRequired("Vui lòng nhập mật khẩu.")])
     remember = BooleanField("Ghi nhớ đăng nhập")
 

@@ -38,7 +38,9 @@ def login():
         addr = request.remote_addr or "?"
         cfg = current_app.config
         if is_throttled(
-            username, addr, max_failures=cfg["LOGIN_MAX_FAILURES"],
+            username,
+            addr,
+            max_failures=cfg["LOGIN_MAX_FAILURES"],
             window_s=cfg["LOGIN_WINDOW_SECONDS"],
         ):
             flash(THROTTLED, "danger")
@@ -72,9 +74,10 @@ def change_password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append("Mật khẩu hiện tại không đúng.")
         else:
-            current_user.set_password(form.new.data)
+            user = current_user._get_current_object()
+            user.set_password(form.new.data)
             db.session.commit()
-            login_user(current_user)  # the session token changed: keep this session signed in
+            login_user(user)  # the session token changed: keep this session signed in
             flash("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.", "success")
             return redirect(url_for("campaigns.home"))
     return render_template("auth/change_password.html", form=form)

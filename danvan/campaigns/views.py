@@ -32,6 +32,13 @@ def view(campaign_id: int):
     )
     campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
     return render_template(
-        "campaigns/view.html", campaign=campaign, units=units, counts=counts, totals=totals,
-        states=list(EntryState), today=today_vn(), reports=reports, campaigns=campaigns,
+        "campaigns/view.html",
+        campaign=campaign,
+        units=units,
+        counts=counts,
+        totals=totals,
+        states=list(EntryState),
+        today=today_vn(),
+        reports=reports,
+        campaigns=campaigns,
     )

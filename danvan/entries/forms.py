@@ -1,30 +1,40 @@
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from danvan.fields import VNDateField, VNIntegerField
 from danvan.forms import BaseForm
 
 MODEL_FIELDS = [
-    ("", "— Không —"),
-    ("Kinh tế", "Kinh tế"),
-    ("Văn hóa – xã hội", "Văn hóa – xã hội"),
-    ("Quốc phòng – an ninh", "Quốc phòng – an ninh"),
-    ("Xây dựng Đảng và hệ thống chính trị", "Xây dựng Đảng và hệ thống chính trị"),
+    SelectChoice("", "— Không —"),
+    SelectChoice("Kinh tế"),
+    SelectChoice("Văn hóa – xã hội"),
+    SelectChoice("Quốc phòng – an ninh"),
+    SelectChoice("Xây dựng Đảng và hệ thống chính trị"),
 ]
 
 
 class EntryForm(BaseForm):
     version = HiddenField()
-    content_item_id = SelectField("Nội dung", coerce=int, validators=[DataRequired("Vui lòng chọn.")])
+    content_item_id = SelectField(
+        "Nội dung", coerce=int, validators=[DataRequired("Vui lòng chọn.")]
+    )
     title = StringField(
         "Tên hoạt động",
         validators=[DataRequired("Vui lòng nhập tên hoạt động."), Length(max=500)],
     )
-    date_from = VNDateField("Từ ngày", validators=[DataRequired("Vui lòng nhập ngày.")])
-    date_to = VNDateField("Đến ngày", validators=[DataRequired("Vui lòng nhập ngày.")])
+    date_from = VNDateField("Từ ngày", validators=[InputRequired("Vui lòng nhập ngày.")])
+    date_to = VNDateField("Đến ngày", validators=[InputRequired("Vui lòng nhập ngày.")])
     place = StringField("Địa điểm", validators=[Length(max=300)])
     activity_form = StringField(
-        "Hình thức", validators=[Length(max=200)],
+        "Hình thức",
+        validators=[Length(max=200)],
         description="Ví dụ: hội nghị, tuyên truyền trên website, thăm hỏi, tặng quà…",
     )
     observance_id = SelectField("Hưởng ứng ngày kỷ niệm", coerce=int, validators=[Optional()])
@@ -42,10 +52,11 @@ class EntryForm(BaseForm):
 
     def fill_choices(self, campaign) -> None:
         self.content_item_id.choices = [
-            (item.id, f"{item.position}. {item.title}") for item in campaign.content_items
+            SelectChoice(item.id, f"{item.position}. {item.title}")
+            for item in campaign.content_items
         ]
-        self.observance_id.choices = [(0, "— Không —")] + [
-            (o.id, o.display_name) for o in campaign.observances
+        self.observance_id.choices = [SelectChoice(0, "— Không —")] + [
+            SelectChoice(o.id, o.display_name) for o in campaign.observances
         ]
 
     def entry_fields(self) -> dict:

@@ -66,8 +66,14 @@ def index():
     )
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
     return render_template(
-        "entries/index.html", entries=entries, campaigns=campaigns, campaign=campaign,
-        units=units, filters=filters, args=request.args, states=list(EntryState),
+        "entries/index.html",
+        entries=entries,
+        campaigns=campaigns,
+        campaign=campaign,
+        units=units,
+        filters=filters,
+        args=request.args,
+        states=list(EntryState),
         state_labels=ENTRY_STATE_LABELS,
     )
 
@@ -86,7 +92,9 @@ def new(campaign_id: int):
     if form.validate_on_submit():
         try:
             entry = ops.create_entry(
-                campaign, actor=current_user, fields=form.entry_fields(),
+                campaign,
+                actor=current_user,
+                fields=form.entry_fields(),
                 confirm_outside=form.confirm_outside.data,
             )
             if "gui_duyet" in request.form:
@@ -104,7 +112,10 @@ def new(campaign_id: int):
             flash("Đã lưu hồ sơ hoạt động.", "success")
             return redirect(url_for("entries.view", entry_id=entry.id), 303)
     return render_template(
-        "entries/form.html", form=form, campaign=campaign, entry=None,
+        "entries/form.html",
+        form=form,
+        campaign=campaign,
+        entry=None,
         needs_confirmation=needs_confirmation,
     )
 
@@ -125,8 +136,11 @@ def edit(entry_id: int):
     if form.validate_on_submit():
         try:
             ops.update_entry(
-                entry, actor=current_user, fields=form.entry_fields(),
-                expected_version=_version(form), confirm_outside=form.confirm_outside.data,
+                entry,
+                actor=current_user,
+                fields=form.entry_fields(),
+                expected_version=_version(form),
+                confirm_outside=form.confirm_outside.data,
             )
             if "gui_duyet" in request.form:
                 action = (
@@ -150,7 +164,10 @@ def edit(entry_id: int):
             flash("Đã lưu thay đổi.", "success")
             return redirect(url_for("entries.view", entry_id=entry.id), 303)
     return render_template(
-        "entries/form.html", form=form, campaign=entry.campaign, entry=entry,
+        "entries/form.html",
+        form=form,
+        campaign=entry.campaign,
+        entry=entry,
         needs_confirmation=needs_confirmation,
     )
 
@@ -165,10 +182,14 @@ def view(entry_id: int):
     action_form = ActionForm()
     action_form.version.data = str(entry.version)
     return render_template(
-        "entries/view.html", entry=entry, events=events, action_form=action_form,
+        "entries/view.html",
+        entry=entry,
+        events=events,
+        action_form=action_form,
         transitions=permissions.available_transitions(current_user, entry),
         can_edit=permissions.can_edit_entry(current_user, entry).allowed,
-        upload_form=EmptyForm(), accept=ACCEPT_ATTR,
+        upload_form=EmptyForm(),
+        accept=ACCEPT_ATTR,
         max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
         max_files=current_app.config["UPLOAD_MAX_FILES"],
     )
@@ -187,8 +208,13 @@ def act(entry_id: int, action: str):
         abort(400)
     version = _version(form)
     try:
-        ops.act(entry, action_enum, actor=current_user, comment=form.comment.data,
-                expected_version=version)
+        ops.act(
+            entry,
+            action_enum,
+            actor=current_user,
+            comment=form.comment.data,
+            expected_version=version,
+        )
     except Conflict as error:
         db.session.rollback()
         latest = db.session.scalar(
@@ -230,8 +256,12 @@ def upload_attachment(entry_id: int):
         data = storage.read(cfg["UPLOAD_MAX_BYTES"] + 1)
         try:
             ops.add_attachment(
-                entry, actor=current_user, filename=storage.filename, data=data,
-                max_bytes=cfg["UPLOAD_MAX_BYTES"], max_files=cfg["UPLOAD_MAX_FILES"],
+                entry,
+                actor=current_user,
+                filename=storage.filename,
+                data=data,
+                max_bytes=cfg["UPLOAD_MAX_BYTES"],
+                max_files=cfg["UPLOAD_MAX_FILES"],
             )
         except Invalid as error:
             refused.append(error.message)
@@ -262,8 +292,10 @@ def download_attachment(entry_id: int, attachment_id: int):
         "application/pdf"
     )
     response = send_file(
-        io.BytesIO(blob.data), mimetype=attachment.content_type,
-        as_attachment=not inline, download_name=attachment.filename,
+        io.BytesIO(blob.data),
+        mimetype=attachment.content_type,
+        as_attachment=not inline,
+        download_name=attachment.filename,
     )
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -6,7 +6,7 @@ from danvan import permissions, queries
 from danvan.entries.forms import ActionForm, BulkActionForm
 from danvan.extensions import db
 from danvan.inbox import bp
-from danvan.models import Entry
+from danvan.models import Delegation, Entry
 from danvan.operations import entries as ops
 from danvan.web import commit_and_notify
 from danvan.workflow import EntryAction
@@ -16,13 +16,20 @@ from danvan.workflow import EntryAction
 @login_required
 def index():
     entries = queries.entry_inbox(current_user)
-    transitions = {e.id: permissions.available_transitions(current_user, e) for e in entries}
+    delegations = Delegation.active_for(current_user)
+    transitions = {
+        e.id: permissions.available_transitions(current_user, e, delegations) for e in entries
+    }
     bulk_ids = {
         e.id for e in entries if any(t.action == EntryAction.APPROVE for t in transitions[e.id])
     }
     return render_template(
-        "inbox/index.html", entries=entries, transitions=transitions, bulk_ids=bulk_ids,
-        reports=queries.report_inbox(current_user), bulk_form=BulkActionForm(),
+        "inbox/index.html",
+        entries=entries,
+        transitions=transitions,
+        bulk_ids=bulk_ids,
+        reports=queries.report_inbox(current_user),
+        bulk_form=BulkActionForm(),
         action_form=ActionForm(),
     )
 

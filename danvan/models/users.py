@@ -57,9 +57,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit = relationship("Unit", lazy="joined")
-    role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -116,9 +114,7 @@ class Delegation(db.Model):
     def active_for(cls, user: User, at: datetime | None = None) -> list[Delegation]:
         """Delegations the user currently holds."""
         at = at or utcnow()
-        stmt = select(cls).where(
-            cls.delegate_id == user.id, cls.starts_at <= at, cls.ends_at > at
-        )
+        stmt = select(cls).where(cls.delegate_id == user.id, cls.starts_at <= at, cls.ends_at > at)
         return list(db.session.scalars(stmt))
 
 

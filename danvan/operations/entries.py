@@ -67,7 +67,9 @@ def _normalise(fields: dict) -> dict:
     out = dict(fields)
     for name in LINE_FIELDS:
         if name in out:
-            out[name] = clean_line(out[name]) or ("" if name in ("place", "activity_form") else None)
+            out[name] = clean_line(out[name]) or (
+                "" if name in ("place", "activity_form") else None
+            )
     for name in TEXT_FIELDS:
         if name in out:
             out[name] = (clean_text(out[name]) or "").strip()
@@ -159,8 +161,14 @@ def update_entry(
     entry.updated_at = utcnow()
     if changes and entry.state != EntryState.DRAFT:
         db.session.add(
-            Event(entry_id=entry.id, actor=actor, action="edit", from_state=entry.state,
-                  to_state=entry.state, changes=changes)
+            Event(
+                entry_id=entry.id,
+                actor=actor,
+                action="edit",
+                from_state=entry.state,
+                to_state=entry.state,
+                changes=changes,
+            )
         )
     flush_or_conflict()
     return entry
@@ -199,13 +207,19 @@ def act(
         transition,
         state=source,
         chain=campaign.chain,
-        author_is_head=entry.author.has_role(Role.UNIT_HEAD) and entry.author.unit_id == entry.unit_id,
+        author_is_head=entry.author.has_role(Role.UNIT_HEAD)
+        and entry.author.unit_id == entry.unit_id,
         returned_step=entry.returned_step,
         resume_at_returning_step=campaign.resume_policy == "returning_step",
     )
     event = Event(
-        entry_id=entry.id, actor=actor, acting_for=decision.acting_for, action=action,
-        from_state=source, to_state=target, comment=comment,
+        entry_id=entry.id,
+        actor=actor,
+        acting_for=decision.acting_for,
+        action=action,
+        from_state=source,
+        to_state=target,
+        comment=comment,
     )
     if action == EntryAction.RETURN:
         entry.returned_step = STEP_BY_STATE[source].name
@@ -285,14 +299,24 @@ def add_attachment(
         raise Invalid(exc.message) from exc
     blob = store_blob(data)
     attachment = Attachment(
-        entry=entry, blob_sha256=blob.sha256, filename=kind.safe_name,
-        content_type=kind.content_type, size=len(data), uploaded_by_id=actor.id,
+        entry=entry,
+        blob_sha256=blob.sha256,
+        filename=kind.safe_name,
+        content_type=kind.content_type,
+        size=len(data),
+        uploaded_by_id=actor.id,
     )
     db.session.add(attachment)
     if entry.state != EntryState.DRAFT:
         db.session.add(
-            Event(entry_id=entry.id, actor=actor, action="attach", from_state=entry.state,
-                  to_state=entry.state, comment=kind.safe_name)
+            Event(
+                entry_id=entry.id,
+                actor=actor,
+                action="attach",
+                from_state=entry.state,
+                to_state=entry.state,
+                comment=kind.safe_name,
+            )
         )
     db.session.flush()
     return attachment
@@ -306,8 +330,14 @@ def remove_attachment(attachment: Attachment, *, actor: User) -> None:
         raise NotAllowed(decision.reason)
     if entry.state != EntryState.DRAFT:
         db.session.add(
-            Event(entry_id=entry.id, actor=actor, action="detach", from_state=entry.state,
-                  to_state=entry.state, comment=attachment.filename)
+            Event(
+                entry_id=entry.id,
+                actor=actor,
+                action="detach",
+                from_state=entry.state,
+                to_state=entry.state,
+                comment=attachment.filename,
+            )
         )
     db.session.delete(attachment)
     db.session.flush()
