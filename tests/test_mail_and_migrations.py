@@ -1,0 +1,119 @@
+"""Notifications through a real SMTP server (aiosmtpd); Alembic upgrade and downgrade."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from danvan import create_app
+from danvan.extensions import db
+from danvan.models import Entry, OutboxMessage
+from danvan.operations import entries as ops
+from danvan.workflow import EntryAction
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            (envelope.rcpt_tos, email.message_from_bytes(envelope.content,
+                                                         policy=email.policy.default))
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, handler
+    controller.stop()
+
+
+def test_submit_and_return_send_vietnamese_mail(world, app, login, smtp):
+    port, inbox = smtp
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    entry = ops.create_entry(world.campaign, actor=world.staff_a, fields=world.entry_fields())
+    db.session.commit()
+    login(world.staff_a).post(f"/hoat-dong/{entry.id}/thao-tac/submit",
+                              data={"version": entry.version})
+    assert [rcpt for rcpt, _ in inbox.messages] == [["tp.a@example.vn"]]
+    message = inbox.messages[0][1]
+    assert message["Subject"].startswith("[danvan] Chờ trưởng phòng duyệt")
+    body = message.get_content()
+    assert "Kính gửi Vũ Đức Minh" in body and f"/hoat-dong/{entry.id}" in body
+    entry = db.session.get(Entry, entry.id)
+    login(world.head_a).post(f"/hoat-dong/{entry.id}/thao-tac/return",
+                             data={"version": entry.version, "comment": "Bổ sung ảnh"})
+    assert inbox.messages[-1][0] == ["cv.a@example.vn"]
+    assert "Ý kiến: Bổ sung ảnh" in inbox.messages[-1][1].get_content()
+    assert db.session.query(OutboxMessage).filter(OutboxMessage.sent_at.is_(None)).count() == 0
+
+
+def test_mail_server_down_keeps_messages_queued(world, app, login):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=dead_port)
+    entry = ops.create_entry(world.campaign, actor=world.staff_a, fields=world.entry_fields())
+    db.session.commit()
+    response = login(world.staff_a).post(f"/hoat-dong/{entry.id}/thao-tac/submit",
+                                         data={"version": entry.version})
+    assert response.status_code == 303  # the decision stands even though mail failed
+    assert db.session.get(Entry, entry.id).state == "pending_unit"
+    queued = db.session.query(OutboxMessage).one()
+    assert queued.sent_at is None and queued.attempts == 1 and queued.last_error
+
+
+def test_migrations_downgrade_and_upgrade(app_config, tmp_path, backend):
+    if backend[0] == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+    else:
+        url = app_config["SQLALCHEMY_DATABASE_URI"]
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": url})
+    directory = app.extensions["migrate"].directory
+    with app.app_context():
+        upgrade(directory=directory)
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"entry", "event", "report", "archived_document", "alembic_version"} <= tables
+        downgrade(directory=directory, revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade(directory=directory)
+        assert "entry" in inspect(db.engine).get_table_names()
+        db.engine.dispose()
+
+
+def test_schema_matches_models(app):
+    """No model change without a migration (autogenerate finds nothing to do)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
+
+
+def test_seed_demo_runs_through_real_operations(app):
+    from danvan.seed import seed_demo
+
+    objects = seed_demo()
+    db.session.commit()
+    states = {e.state for e in db.session.query(Entry).all()}
+    assert {"draft", "pending_unit", "pending_office", "approved", "returned",
+            "withdrawn"} <= states
+    assert objects["past"].year == 2023
+    assert db.session.query(Entry).filter_by(campaign_id=objects["past"].id,
+                                             state="approved").count() == 14
+    assert EntryAction.SUBMIT.label == "Gửi duyệt"
