@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # C0 controls except \t \n \r, plus DEL and the C1 block: pasted text often carries \x0b.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean_text(value: str | None) -> str | None:
@@ -40,12 +40,20 @@ def fold(value: str | None) -> str:
 
 
 def format_number(value: int | float | Decimal | None, decimals: int | None = None) -> str:
-    """Format a number the Vietnamese way: 1.234.567,5."""
+    """Format a number the Vietnamese way: 1.234.567 and 1.234,5 (dot thousands, comma)."""
     if value is None:
         return ""
-    if decimals is None:
-        decimals = 0 if float(value).is_integer() else 1
-    text = f"{value:,.{decimals}f}"
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        if decimals is not None:
+            number = number.quantize(Decimal(1).scaleb(-decimals))
+        text = f"{number:,f}"
+        if decimals is None and "." in text:
+            text = text.rstrip("0").rstrip(".")
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
