@@ -1,0 +1,413 @@
+"""PAdES signing of report PDFs (signer, then agency), validation, and detached CMS for .docx.
+
+Offline only: no OCSP/CRL/AIA fetching (PAdES B-B). The director's signature carries a blue
+signature image between the title and the name and embeds the exact .docx as the PDF's source
+file; the agency (Văn thư) signature adds the red seal over the left third of it (NĐ 30/2020).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from asn1crypto import cms
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+from PIL import Image
+from pyhanko import stamp
+from pyhanko.pdf_utils import embed, generic, layout, text
+from pyhanko.pdf_utils import images as pdf_images
+from pyhanko.pdf_utils.font import opentype
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
+from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+from pyhanko_certvalidator import ValidationContext
+
+from . import images
+from . import pdf as pdfmod
+from .pdf import embedded_files, extract_embedded_file
+from .pki import cert_common_name, to_asn1_cert
+
+__all__ = [
+    "CmsResult",
+    "SignatureResult",
+    "cms_sign_detached",
+    "embedded_files",
+    "extract_embedded_file",
+    "sign_by_agency",
+    "sign_by_signer",
+    "validate_pdf",
+    "verify_cms_detached",
+    "vn_time",
+]
+
+VN_TZ = timezone(timedelta(hours=7))
+SEAL_SIZE_PT = images.SEAL_DIAMETER_MM / 25.4 * 72
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_EARLIER_OK_LEVELS = {"NONE", "LTA_UPDATES", "FORM_FILLING"}
+
+
+@dataclass(frozen=True)
+class SignatureResult:
+    """Validation outcome of one PDF signature."""
+
+    field_name: str
+    signer_cn: str | None
+    signing_time: datetime | None
+    intact: bool
+    valid: bool
+    trusted: bool
+    coverage: str
+    modification_level: str
+    summary: str
+    ok: bool
+    message: str = ""
+
+    @classmethod
+    def failed(cls, field_name: str, message: str) -> SignatureResult:
+        """A result for a signature that could not be checked at all."""
+        unknown = {"coverage": "UNKNOWN", "modification_level": "UNKNOWN", "summary": "ERROR"}
+        flags = {"intact": False, "valid": False, "trusted": False, "ok": False}
+        return cls(field_name, None, None, message=message, **unknown, **flags)
+
+
+@dataclass(frozen=True)
+class CmsResult:
+    """Validation outcome of a detached CMS (.p7s) signature."""
+
+    valid: bool
+    trusted: bool
+    signer_cn: str | None
+    signing_time: datetime | None
+    message: str
+
+
+class _TimedPdfSigner(signers.PdfSigner):
+    """PdfSigner whose signing time (CMS signing-time and /M) is fixed by the caller."""
+
+    def __init__(self, *args, system_time: datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._system_time = system_time
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):
+        session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        if self._system_time is not None:
+            session.system_time = self._system_time
+        return session
+
+
+def vn_time(moment: datetime | None = None) -> datetime:
+    """`moment` (naive = Vietnam local time; default now) in UTC+07:00, whole seconds."""
+    moment = moment or datetime.now(VN_TZ)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=VN_TZ)
+    return moment.astimezone(VN_TZ).replace(microsecond=0)
+
+
+def _text_box_style(font_size: int) -> text.TextBoxStyle:
+    # The same size on the factory and the box style, or multi-line text drifts (pyHanko #733).
+    factory = opentype.GlyphAccumulatorFactory(images.stamp_font_path(), font_size=font_size)
+    return text.TextBoxStyle(font=factory, font_size=font_size, leading=font_size + 2)
+
+
+def _writer(data: bytes) -> IncrementalPdfFileWriter:
+    try:
+        return IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    except Exception as exc:
+        raise ValueError("Tệp không phải là PDF hợp lệ hoặc đã bị hỏng.") from exc
+
+
+def _png_image(data: bytes) -> Image.Image:
+    images.check_signature_png(data)
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGBA")
+
+
+def _ascii_name(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in plain if c.isascii() and not unicodedata.combining(c)) or "file"
+
+
+def _sign(writer, *, signer, meta, style, spec, params=None, system_time=None) -> bytes:
+    out = io.BytesIO()
+    pdf_signer = _TimedPdfSigner(
+        meta, signer, stamp_style=style, new_field_spec=spec, system_time=system_time
+    )
+    try:
+        pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
+    except Exception as exc:
+        raise ValueError(f"Không ký được văn bản: {exc}") from exc
+    return out.getvalue()
+
+
+def _signer_box(pdf: bytes, signer_name: str, aspect: float) -> tuple[int, tuple[float, ...]]:
+    """Page and box for the signature image: between the title line and the signer's name."""
+    last_page = pdfmod.page_count(pdf) - 1
+    name = pdfmod.find_text_box(pdf, signer_name, page=last_page) or pdfmod.find_text_box(
+        pdf, signer_name
+    )
+    if name is None:
+        raise ValueError(f"Không tìm thấy tên người ký “{signer_name}” trong PDF để đặt chữ ký.")
+    title = pdfmod.line_above(pdf, name)
+    top = title.y0 if title is not None else name.y1 + 72
+    bottom = name.y1
+    height = min(max(top - bottom - 4, 36.0), 80.0)
+    width = height * aspect
+    if width > 190:
+        width, height = 190.0, 190.0 / aspect
+    cx, cy = name.centre_x, (top + bottom) / 2
+    return name.page, (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+
+
+def sign_by_signer(
+    pdf: bytes,
+    *,
+    signer: signers.Signer,
+    signature_png: bytes,
+    docx: bytes,
+    docx_name: str,
+    signer_name: str,
+    reason: str,
+    location: str,
+    field_name: str = "ChuKyNguoiKy",
+    signed_at: datetime | None = None,
+) -> bytes:
+    """Embed the .docx as source file and add the signer's visible PAdES signature (1 update).
+
+    The signature image goes between the title line(s) and `signer_name`, found on the last page
+    (or, failing that, at the name's last occurrence, e.g. when an appendix follows).
+    """
+    img = _png_image(signature_png)
+    signer_name = unicodedata.normalize("NFC", signer_name.strip())
+    page, box = _signer_box(pdf, signer_name, img.width / img.height)
+    w = _writer(pdf)
+    when = vn_time(signed_at)
+    spec = embed.FileSpec(
+        file_spec_string=_ascii_name(docx_name),
+        file_name=docx_name,
+        embedded_data=embed.EmbeddedFileObject.from_file_data(
+            w,
+            data=docx,
+            mime_type=DOCX_MIME,
+            params=embed.EmbeddedFileParams(creation_date=when, modification_date=when),
+        ),
+        description="Bản .docx gốc của văn bản",
+        af_relationship=generic.pdf_name("/Source"),
+    )
+    embed.embed_file(w, spec)
+    style = stamp.StaticStampStyle(
+        background=pdf_images.PdfImage(img),
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(),
+        ),
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
+        name=signer_name,
+    )
+    field = fields.SigFieldSpec(field_name, on_page=page, box=tuple(round(v, 2) for v in box))
+    return _sign(w, signer=signer, meta=meta, style=style, spec=field, system_time=when)
+
+
+def sign_by_agency(
+    pdf: bytes,
+    *,
+    signer: signers.Signer,
+    seal_png: bytes,
+    number_symbol: str,
+    signed_at: datetime,
+    location: str,
+    field_name: str = "ChuKyCoQuan",
+    reason: str = "Ký số của cơ quan, tổ chức",
+) -> bytes:
+    """Add the agency's PAdES signature: the seal over the signer's image, số/ký hiệu and time."""
+    img = _png_image(seal_png)
+    found = pdfmod.signature_widget(pdf)
+    if found is None:
+        raise ValueError(
+            "Văn bản chưa có chữ ký số của người có thẩm quyền: "
+            "văn thư chỉ ký số cơ quan sau khi người có thẩm quyền đã ký."
+        )
+    page, (x0, y0, x1, y1) = found
+    when = vn_time(signed_at)
+    d = SEAL_SIZE_PT
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    seal_right = x0 + (x1 - x0) / 3  # the seal covers the left third of the signature
+    seal_left, seal_top, seal_bottom = seal_right - d, cy + d / 2, cy - d / 2
+
+    font_size = 10
+    lines = [f"Số: {number_symbol}", f"Thời gian ký: {when.isoformat()}"]
+    text_w = max(images.text_width_pt(line, font_size) for line in lines) + 6
+    sig_box = pdfmod.TextBox(page, x0, y0, x1, y1, "", 0, 0)
+    name_line = pdfmod.line_below(pdf, sig_box)
+    text_top = min(name_line.y0 - 5 if name_line else y0 - 20, seal_bottom - 3)
+    text_bottom = text_top - 2.4 * font_size - 4
+    half = max(cx - seal_left, text_w / 2)
+    box = (cx - half, text_bottom, cx + half, seal_top)
+
+    style = stamp.TextStampStyle(
+        stamp_text="Số: %(number_symbol)s\nThời gian ký: %(ts_vn)s",
+        text_box_style=_text_box_style(font_size),
+        border_width=0,
+        background=pdf_images.PdfImage(img, box=layout.BoxConstraints(d, d)),
+        background_opacity=1.0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins(left=seal_left - box[0]),
+            inner_content_scaling=layout.InnerScaling.NO_SCALING,
+        ),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
+            margins=layout.Margins(bottom=2),
+        ),
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
+    )
+    field = fields.SigFieldSpec(field_name, on_page=page, box=tuple(round(v, 2) for v in box))
+    params = {"number_symbol": number_symbol, "ts_vn": when.isoformat()}
+    w = _writer(pdf)
+    return _sign(
+        w, signer=signer, meta=meta, style=style, spec=field, params=params, system_time=when
+    )
+
+
+def _validation_context(trust_roots: Iterable) -> ValidationContext:
+    return ValidationContext(
+        trust_roots=[to_asn1_cert(c) for c in trust_roots], allow_fetching=False
+    )
+
+
+def _message(intact: bool, valid: bool, trusted: bool, acceptable: bool, mod: str) -> str:
+    if not (intact and valid):
+        return "Chữ ký không hợp lệ: nội dung đã bị thay đổi sau khi ký hoặc chữ ký bị hỏng."
+    if not trusted:
+        return "Chữ ký đúng nhưng chứng thư số không thuộc tổ chức chứng thực được tin cậy."
+    if not acceptable:
+        if mod == "NONE":
+            return "Chữ ký hợp lệ nhưng không bao trùm toàn bộ tệp."
+        return "Văn bản đã bị sửa đổi sau khi ký (không chỉ thêm chữ ký khác)."
+    return "Chữ ký hợp lệ, chứng thư tin cậy, văn bản không bị sửa đổi trái phép sau khi ký."
+
+
+def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
+    """Validate every signature of `pdf` offline against `trust_roots`, in document order."""
+    sigs, broken = _collect_signatures(pdf)
+    vc = _validation_context(trust_roots)
+    results = []
+    for ix, emb in enumerate(sigs):
+        last = ix == len(sigs) - 1 and not broken
+        try:
+            st = validate_pdf_signature(emb, vc)
+        except Exception as exc:  # unsupported algorithms, odd structures, ...
+            results.append(SignatureResult.failed(emb.field_name, f"Không kiểm tra được: {exc}"))
+            continue
+        coverage = st.coverage.name if st.coverage is not None else "UNKNOWN"
+        mod = st.modification_level.name if st.modification_level is not None else "NONE"
+        if last:
+            acceptable = coverage == "ENTIRE_FILE" and mod == "NONE"
+        else:
+            acceptable = (
+                coverage in ("ENTIRE_FILE", "ENTIRE_REVISION") and mod in _EARLIER_OK_LEVELS
+            )
+        acceptable = acceptable and st.docmdp_ok is not False
+        ok = bool(st.intact and st.valid and st.trusted and acceptable)
+        results.append(
+            SignatureResult(
+                field_name=emb.field_name,
+                signer_cn=cert_common_name(st.signing_cert) if st.signing_cert else None,
+                signing_time=st.signer_reported_dt,
+                intact=bool(st.intact),
+                valid=bool(st.valid),
+                trusted=bool(st.trusted),
+                coverage=coverage,
+                modification_level=mod,
+                summary=st.summary(),
+                ok=ok,
+                message=_message(st.intact, st.valid, st.trusted, acceptable, mod),
+            )
+        )
+    for name in broken:
+        results.append(SignatureResult.failed(name, "Chữ ký bị hỏng, không đọc được."))
+    return results
+
+
+def _collect_signatures(pdf: bytes) -> tuple[list[EmbeddedPdfSignature], list[str]]:
+    """Readable signatures in signing order, and the names of fields whose blob is damaged."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        sig_fields = list(fields.enumerate_sig_fields(reader, filled_status=True))
+    except Exception as exc:
+        raise ValueError("Tệp không phải là PDF hợp lệ hoặc đã bị hỏng.") from exc
+    good, broken = [], []
+    for fq_name, _, sig_field in sig_fields:
+        try:
+            good.append(EmbeddedPdfSignature(reader, sig_field, fq_name))
+        except Exception:  # damaged /Contents, unreadable CMS, missing /ByteRange, ...
+            broken.append(fq_name)
+    return sorted(good, key=lambda emb: emb.signed_revision), broken
+
+
+def cms_sign_detached(
+    data: bytes,
+    *,
+    key: PrivateKeyTypes,
+    cert: x509.Certificate,
+    extra_certs: Iterable[x509.Certificate] = (),
+) -> bytes:
+    """Detached, binary CMS (PKCS#7, DER) signature of `data` with SHA-256."""
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
+    for extra in extra_certs:
+        builder = builder.add_certificate(extra)
+    options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
+    return builder.sign(Encoding.DER, options)
+
+
+def verify_cms_detached(data: bytes, p7s: bytes, trust_roots: list) -> CmsResult:
+    """Check a detached .p7s over `data` offline against `trust_roots`."""
+    try:
+        info = cms.ContentInfo.load(p7s)
+        if info["content_type"].native != "signed_data":
+            raise ValueError("not SignedData")
+        signed_data = info["content"]
+        _ = signed_data.native  # parse everything now, so damage shows up here
+    except Exception:
+        return CmsResult(False, False, None, None, "Tệp chữ ký .p7s không hợp lệ hoặc bị hỏng.")
+    vc = _validation_context(trust_roots)
+    try:
+        st = asyncio.run(
+            async_validate_detached_cms(data, signed_data, signer_validation_context=vc)
+        )
+    except Exception as exc:
+        return CmsResult(False, False, None, None, f"Không kiểm tra được chữ ký .p7s: {exc}")
+    valid = bool(st.intact and st.valid)
+    trusted = bool(valid and st.trusted)
+    if not valid:
+        msg = "Chữ ký .p7s không khớp với tệp: tệp đã bị thay đổi sau khi ký."
+    elif not trusted:
+        msg = "Chữ ký .p7s đúng nhưng chứng thư số không thuộc tổ chức chứng thực được tin cậy."
+    else:
+        msg = "Chữ ký .p7s hợp lệ và chứng thư số được tin cậy."
+    cn = cert_common_name(st.signing_cert) if st.signing_cert else None
+    return CmsResult(valid, trusted, cn, st.signer_reported_dt, msg)
