@@ -24,8 +24,10 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(
-            (envelope.rcpt_tos, email.message_from_bytes(envelope.content,
-                                                         policy=email.policy.default))
+            (
+                envelope.rcpt_tos,
+                email.message_from_bytes(envelope.content, policy=email.policy.default),
+            )
         )
         return "250 OK"
 
@@ -47,16 +49,19 @@ def test_submit_and_return_send_vietnamese_mail(world, app, login, smtp):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     entry = ops.create_entry(world.campaign, actor=world.staff_a, fields=world.entry_fields())
     db.session.commit()
-    login(world.staff_a).post(f"/hoat-dong/{entry.id}/thao-tac/submit",
-                              data={"version": entry.version})
+    login(world.staff_a).post(
+        f"/hoat-dong/{entry.id}/thao-tac/submit", data={"version": entry.version}
+    )
     assert [rcpt for rcpt, _ in inbox.messages] == [["tp.a@example.vn"]]
     message = inbox.messages[0][1]
     assert message["Subject"].startswith("[danvan] Chờ trưởng phòng duyệt")
     body = message.get_content()
     assert "Kính gửi Vũ Đức Minh" in body and f"/hoat-dong/{entry.id}" in body
     entry = db.session.get(Entry, entry.id)
-    login(world.head_a).post(f"/hoat-dong/{entry.id}/thao-tac/return",
-                             data={"version": entry.version, "comment": "Bổ sung ảnh"})
+    login(world.head_a).post(
+        f"/hoat-dong/{entry.id}/thao-tac/return",
+        data={"version": entry.version, "comment": "Bổ sung ảnh"},
+    )
     assert inbox.messages[-1][0] == ["cv.a@example.vn"]
     assert "Ý kiến: Bổ sung ảnh" in inbox.messages[-1][1].get_content()
     assert db.session.query(OutboxMessage).filter(OutboxMessage.sent_at.is_(None)).count() == 0
@@ -69,8 +74,9 @@ def test_mail_server_down_keeps_messages_queued(world, app, login):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=dead_port)
     entry = ops.create_entry(world.campaign, actor=world.staff_a, fields=world.entry_fields())
     db.session.commit()
-    response = login(world.staff_a).post(f"/hoat-dong/{entry.id}/thao-tac/submit",
-                                         data={"version": entry.version})
+    response = login(world.staff_a).post(
+        f"/hoat-dong/{entry.id}/thao-tac/submit", data={"version": entry.version}
+    )
     assert response.status_code == 303  # the decision stands even though mail failed
     assert db.session.get(Entry, entry.id).state == "pending_unit"
     queued = db.session.query(OutboxMessage).one()
@@ -111,9 +117,17 @@ def test_seed_demo_runs_through_real_operations(app):
     objects = seed_demo()
     db.session.commit()
     states = {e.state for e in db.session.query(Entry).all()}
-    assert {"draft", "pending_unit", "pending_office", "approved", "returned",
-            "withdrawn"} <= states
+    assert {
+        "draft",
+        "pending_unit",
+        "pending_office",
+        "approved",
+        "returned",
+        "withdrawn",
+    } <= states
     assert objects["past"].year == 2023
-    assert db.session.query(Entry).filter_by(campaign_id=objects["past"].id,
-                                             state="approved").count() == 14
+    assert (
+        db.session.query(Entry).filter_by(campaign_id=objects["past"].id, state="approved").count()
+        == 14
+    )
     assert EntryAction.SUBMIT.label == "Gửi duyệt"

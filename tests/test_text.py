@@ -7,9 +7,16 @@ import pytest
 from danvan.text import clean_text, fold, format_date, format_datetime, format_number, format_vnd
 
 
-@pytest.mark.parametrize("value,expected", [
-    (1234567, "1.234.567"), (1234.5, "1.234,5"), (0, "0"), (999, "999"), (-1500, "-1.500"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (1234567, "1.234.567"),
+        (1234.5, "1.234,5"),
+        (0, "0"),
+        (999, "999"),
+        (-1500, "-1.500"),
+    ],
+)
 def test_format_number(value, expected):
     assert format_number(value) == expected
 
