@@ -254,3 +254,26 @@ def test_security_headers(client):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert '<meta charset="utf-8">' in response.get_data(as_text=True)
+
+
+def test_repeated_new_entry_post_creates_one_entry(world, login):
+    client = login(world.staff_a)
+    data = {
+        "content_item_id": world.campaign.content_items[0].id,
+        "title": "Hội nghị",
+        "date_from": "12/10/2023",
+        "date_to": "12/10/2023",
+        "form_token": "tok-123",
+    }
+    first = client.post(f"/ke-hoach/{world.campaign.id}/hoat-dong/moi", data=data)
+    second = client.post(
+        f"/ke-hoach/{world.campaign.id}/hoat-dong/moi", data=data, follow_redirects=True
+    )
+    assert first.status_code == 303
+    assert "biểu mẫu được gửi hai lần" in second.get_data(as_text=True)
+    assert db.session.query(Entry).count() == 1
+    # The token is the author's own: another user's identical token makes their own entry.
+    login(world.staff_a2).post(
+        f"/ke-hoach/{world.campaign.id}/hoat-dong/moi", data={**data, "form_token": "tok-456"}
+    )
+    assert db.session.query(Entry).count() == 2

@@ -22,6 +22,7 @@ MODEL_FIELDS = [
 
 class EntryForm(BaseForm):
     version = HiddenField()
+    form_token = HiddenField()
     content_item_id = SelectField(
         "Nội dung", coerce=int, validators=[DataRequired("Vui lòng chọn.")]
     )
@@ -40,7 +41,7 @@ class EntryForm(BaseForm):
     observance_id = SelectField("Hưởng ứng ngày kỷ niệm", coerce=int, validators=[Optional()])
     participants_officials = VNIntegerField("Cán bộ, đảng viên tham gia", maximum=10**7)
     participants_citizens = VNIntegerField("Người dân tham gia", maximum=10**7)
-    amount_vnd = VNIntegerField("Kinh phí, quà tặng quy đổi (đồng)")
+    amount_vnd = VNIntegerField("Kinh phí, quà (đồng)")
     gifts = TextAreaField("Quà tặng, hiện vật", validators=[Length(max=2000)])
     result = TextAreaField("Kết quả", validators=[Length(max=20000)])
     model_name = StringField("Tên mô hình “Dân vận khéo”", validators=[Length(max=300)])

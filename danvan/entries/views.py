@@ -1,4 +1,5 @@
 import io
+import secrets
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -88,14 +89,21 @@ def new(campaign_id: int):
     )
     form = EntryForm()
     form.fill_choices(campaign)
+    if request.method == "GET":
+        form.form_token.data = secrets.token_urlsafe(24)
     needs_confirmation = False
     if form.validate_on_submit():
+        existing = ops.entry_for_form_token(form.form_token.data, current_user)
+        if existing is not None:
+            flash("Hồ sơ này đã được lưu (biểu mẫu được gửi hai lần).", "info")
+            return redirect(url_for("entries.view", entry_id=existing.id), 303)
         try:
             entry = ops.create_entry(
                 campaign,
                 actor=current_user,
                 fields=form.entry_fields(),
                 confirm_outside=form.confirm_outside.data,
+                form_token=form.form_token.data,
             )
             if "gui_duyet" in request.form:
                 ops.act(entry, EntryAction.SUBMIT, actor=current_user)
@@ -109,7 +117,8 @@ def new(campaign_id: int):
             abort(error.status, description=error.message)
         else:
             commit_and_notify()
-            flash("Đã lưu hồ sơ hoạt động.", "success")
+            sent = "gui_duyet" in request.form
+            flash("Đã lưu và gửi duyệt hồ sơ." if sent else "Đã lưu nháp hồ sơ.", "success")
             return redirect(url_for("entries.view", entry_id=entry.id), 303)
     return render_template(
         "entries/form.html",
@@ -161,7 +170,8 @@ def edit(entry_id: int):
             abort(error.status, description=error.message)
         else:
             commit_and_notify()
-            flash("Đã lưu thay đổi.", "success")
+            sent = "gui_duyet" in request.form
+            flash("Đã lưu và gửi duyệt lại hồ sơ." if sent else "Đã lưu thay đổi.", "success")
             return redirect(url_for("entries.view", entry_id=entry.id), 303)
     return render_template(
         "entries/form.html",

@@ -31,7 +31,7 @@ ENTRY_FIELDS: dict[str, str] = {
     "observance_id": "Hưởng ứng ngày kỷ niệm",
     "participants_officials": "Cán bộ, đảng viên tham gia",
     "participants_citizens": "Người dân tham gia",
-    "amount_vnd": "Kinh phí, quà tặng (đồng)",
+    "amount_vnd": "Kinh phí, quà (đồng)",
     "gifts": "Quà tặng, hiện vật",
     "result": "Kết quả",
     "model_name": "Tên mô hình Dân vận khéo",
@@ -83,6 +83,8 @@ class Entry(db.Model):
     model_field: Mapped[str | None] = mapped_column(String(100))
     model_description: Mapped[str | None] = mapped_column(Text)
     outside_period_confirmed: Mapped[bool] = mapped_column(default=False)
+    # The new-entry form's one-time token: a repeated POST finds the entry instead of a twin.
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     state: Mapped[str] = mapped_column(String(20), default=EntryState.DRAFT, index=True)
     returned_step: Mapped[str | None] = mapped_column(String(30))

@@ -36,6 +36,7 @@ class Report(db.Model):
     final_docx_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     signed_pdf_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     p7s_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
+    signer_cert_sha256: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     version: Mapped[int] = mapped_column(default=1)
@@ -46,6 +47,7 @@ class Report(db.Model):
     campaign = relationship("Campaign", lazy="joined")
     signer = relationship("User", foreign_keys=[signer_id], lazy="joined")
     signed_by = relationship("User", foreign_keys=[signed_by_id], lazy="joined")
+    issued_by = relationship("User", foreign_keys=[issued_by_id], lazy="joined")
 
     @property
     def state_enum(self) -> ReportState:

@@ -69,7 +69,11 @@ class User(UserMixin, db.Model):
 
     @property
     def role_labels(self) -> str:
-        return ", ".join(Role(r).label for r in sorted(self.roles, key=list(Role).index))
+        """Roles for the header, highest first; "Chuyên viên" only when it is the only one."""
+        roles = sorted(self.roles, key=list(Role).index, reverse=True)
+        if len(roles) > 1:
+            roles = [r for r in roles if r != Role.STAFF]
+        return ", ".join(r.label for r in roles)
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password and invalidate other sessions."""

@@ -114,15 +114,35 @@ def validate_fields(campaign: Campaign, fields: dict, *, confirm_outside: bool) 
     fields["outside_period_confirmed"] = outside
 
 
+def entry_for_form_token(token: str | None, actor: User) -> Entry | None:
+    """The entry this actor already created from the same form (a repeated POST)."""
+    if not token:
+        return None
+    return db.session.scalar(
+        select(Entry).where(Entry.form_token == token, Entry.author_id == actor.id)
+    )
+
+
 def create_entry(
-    campaign: Campaign, *, actor: User, fields: dict, confirm_outside: bool = False
+    campaign: Campaign,
+    *,
+    actor: User,
+    fields: dict,
+    confirm_outside: bool = False,
+    form_token: str | None = None,
 ) -> Entry:
     """Create a draft entry for the actor's unit."""
     if actor.unit_id is None or not actor.has_role(Role.STAFF, Role.UNIT_HEAD):
         raise NotAllowed("Chỉ cán bộ thuộc một đơn vị mới được lập hồ sơ hoạt động.")
     fields = _normalise(fields)
     validate_fields(campaign, fields, confirm_outside=confirm_outside)
-    entry = Entry(campaign=campaign, unit_id=actor.unit_id, author=actor, state=EntryState.DRAFT)
+    entry = Entry(
+        campaign=campaign,
+        unit_id=actor.unit_id,
+        author=actor,
+        state=EntryState.DRAFT,
+        form_token=form_token or None,
+    )
     for name in (*ENTRY_FIELDS, "outside_period_confirmed"):
         if name in fields:
             setattr(entry, name, fields[name])
@@ -159,7 +179,8 @@ def update_entry(
     changes = diff_values(before, display_values(entry))
     entry.refresh_search_text()
     entry.updated_at = utcnow()
-    if changes and entry.state != EntryState.DRAFT:
+    # While returned, the resubmission records the diff since the return: no twin here.
+    if changes and entry.state not in (EntryState.DRAFT, EntryState.RETURNED):
         db.session.add(
             Event(
                 entry_id=entry.id,
@@ -241,6 +262,25 @@ def act(
     entry.updated_at = utcnow()
     db.session.add(event)
     flush_or_conflict()
+    notifications.queue_entry_event(entry, event)
+    return event
+
+
+def mark_signed(entry: Entry, *, actor: User) -> Event:
+    """System transition: the report containing the entry was signed by ``actor``."""
+    transition = transition_for(EntryAction.SIGN, entry.state_enum)
+    if transition is None:
+        raise NotAllowed(f"Hồ sơ “{entry.title}” chưa ở trạng thái “Đã duyệt”.")
+    event = Event(
+        entry_id=entry.id,
+        actor=actor,
+        action=EntryAction.SIGN,
+        from_state=entry.state,
+        to_state=transition.target,
+    )
+    entry.state = transition.target
+    entry.updated_at = utcnow()
+    db.session.add(event)
     notifications.queue_entry_event(entry, event)
     return event
 

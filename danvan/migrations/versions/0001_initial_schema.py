@@ -18,7 +18,7 @@ depends_on = None
 
 # History, archived documents and stored files are append-only for every role, the
 # application's own database user included.
-APPEND_ONLY = ("event", "archived_document", "blob")
+APPEND_ONLY = ("event", "archived_document", "register_entry", "blob")
 
 
 def _create_append_only_triggers():
@@ -32,6 +32,11 @@ def _create_append_only_triggers():
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION danvan_refuse_change()"
             )
+        # An issued report is frozen.
+        op.execute(
+            "CREATE TRIGGER report_issued_frozen BEFORE UPDATE OR DELETE ON report "
+            "FOR EACH ROW WHEN (OLD.state = 'issued') EXECUTE FUNCTION danvan_refuse_change()"
+        )
     else:
         for table in APPEND_ONLY:
             for verb in ("UPDATE", "DELETE"):
@@ -39,17 +44,26 @@ def _create_append_only_triggers():
                     f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, 'danvan: {table} is append-only'); END"
                 )
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER report_issued_no_{verb.lower()} BEFORE {verb} ON report "
+                "WHEN OLD.state = 'issued' "
+                "BEGIN SELECT RAISE(ABORT, 'danvan: an issued report is append-only'); END"
+            )
 
 
 def _drop_append_only_triggers():
     if op.get_bind().dialect.name == "postgresql":
         for table in APPEND_ONLY:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute("DROP TRIGGER IF EXISTS report_issued_frozen ON report")
         op.execute("DROP FUNCTION IF EXISTS danvan_refuse_change()")
     else:
         for table in APPEND_ONLY:
             for verb in ("update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+        for verb in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS report_issued_no_{verb}")
 
 
 def upgrade():
@@ -201,6 +215,7 @@ def upgrade():
     sa.Column('final_docx_sha256', sa.String(length=64), nullable=True),
     sa.Column('signed_pdf_sha256', sa.String(length=64), nullable=True),
     sa.Column('p7s_sha256', sa.String(length=64), nullable=True),
+    sa.Column('signer_cert_sha256', sa.String(length=64), nullable=True),
     sa.Column('issued_at', sa.DateTime(), nullable=True),
     sa.Column('issued_by_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -278,6 +293,7 @@ def upgrade():
     sa.Column('model_field', sa.String(length=100), nullable=True),
     sa.Column('model_description', sa.Text(), nullable=True),
     sa.Column('outside_period_confirmed', sa.Boolean(), nullable=False),
+    sa.Column('form_token', sa.String(length=64), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('returned_step', sa.String(length=30), nullable=True),
     sa.Column('last_comment', sa.Text(), nullable=True),
@@ -297,6 +313,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['observance_id'], ['observance.id'], name=op.f('fk_entry_observance_id_observance')),
     sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_entry_report_id_report')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_entry_unit_id_unit')),
+    sa.UniqueConstraint('form_token', name=op.f('uq_entry_form_token')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_entry'))
     )
     with op.batch_alter_table('entry', schema=None) as batch_op:
