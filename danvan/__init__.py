@@ -102,12 +102,14 @@ def _configure_login() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from danvan.archive import bp as archive_bp
     from danvan.auth import bp as auth_bp
     from danvan.campaigns import bp as campaigns_bp
     from danvan.entries import bp as entries_bp
     from danvan.inbox import bp as inbox_bp
+    from danvan.reports import bp as reports_bp
 
-    for bp in (auth_bp, campaigns_bp, entries_bp, inbox_bp):
+    for bp in (auth_bp, campaigns_bp, entries_bp, inbox_bp, reports_bp, archive_bp):
         app.register_blueprint(bp)
 
 

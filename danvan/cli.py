@@ -57,3 +57,54 @@ def send_mail_command() -> None:
     from danvan.mail import send_outbox
 
     click.echo(f"Đã gửi {send_outbox(current_app.config)} thư.")
+
+
+@danvan_cli.command("export")
+@click.option("--number", required=True, help="Số, ký hiệu, ví dụ 05/BC-SXD.")
+@click.option("--year", required=True, type=int)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+def export_command(number: str, year: int, out_dir: str) -> None:
+    """Xuất bản lưu trữ (.docx, .pdf, .p7s) của một văn bản đã phát hành."""
+    from pathlib import Path
+
+    from danvan.models import ArchivedDocument, Blob
+
+    doc = db.session.scalar(
+        select(ArchivedDocument).where(
+            ArchivedDocument.number_symbol == number, ArchivedDocument.year == year
+        )
+    )
+    if doc is None:
+        raise click.ClickException(f"Không có văn bản số {number} năm {year} trong lưu trữ.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = number.replace("/", "-")
+    files = {
+        f"{stem}.docx": doc.docx_sha256,
+        f"{stem}.docx.p7s": doc.p7s_sha256,
+        f"{stem}.pdf": doc.pdf_sha256,
+    }
+    for name, sha in files.items():
+        if sha:
+            (out / name).write_bytes(db.session.get(Blob, sha).data)
+            click.echo(f"{out / name}  sha256={sha}")
+
+
+@danvan_cli.command("verify-archive")
+def verify_archive_command() -> None:
+    """Tính lại SHA-256 và kiểm tra mọi chữ ký trong lưu trữ; mã thoát khác 0 nếu có lỗi."""
+    from danvan import services
+    from danvan.operations.archive import check_archive
+
+    checks = check_archive(services.trust_roots())
+    failed = 0
+    for check in checks:
+        doc = check.document
+        if check.ok:
+            click.echo(f"OK     {doc.number_symbol} ({doc.year})")
+        else:
+            failed += 1
+            click.echo(f"LỖI    {doc.number_symbol} ({doc.year}): {'; '.join(check.problems)}")
+    click.echo(f"{len(checks)} văn bản, {failed} lỗi.")
+    if failed:
+        raise SystemExit(1)

@@ -25,3 +25,7 @@ class ChangePasswordForm(BaseForm):
         "Nhập lại mật khẩu mới",
         validators=[EqualTo("new", message="Hai lần nhập mật khẩu mới không khớp.")],
     )
+
+
+class SignatureForm(BaseForm):
+    pass

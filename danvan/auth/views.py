@@ -1,14 +1,26 @@
+import io
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from danvan.auth import bp
-from danvan.auth.forms import ChangePasswordForm, LoginForm
+from danvan.auth.forms import ChangePasswordForm, LoginForm, SignatureForm
 from danvan.auth.throttle import is_throttled, record_attempt
+from danvan.documents.images import check_signature_png
 from danvan.extensions import db
-from danvan.models import User
+from danvan.models import Blob, User
+from danvan.operations.entries import store_blob
 
 THROTTLED = "Bạn đã đăng nhập sai quá nhiều lần. Vui lòng đợi một phút rồi thử lại."
 
@@ -81,3 +93,36 @@ def change_password():
             flash("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.", "success")
             return redirect(url_for("campaigns.home"))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/ca-nhan", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = SignatureForm()
+    if form.validate_on_submit():
+        upload = request.files.get("signature")
+        data = upload.read(2 * 1024 * 1024 + 1) if upload and upload.filename else b""
+        try:
+            if not data:
+                raise ValueError("Vui lòng chọn tệp ảnh chữ ký.")
+            if len(data) > 2 * 1024 * 1024:
+                raise ValueError("Ảnh chữ ký không được lớn hơn 2 MB.")
+            check_signature_png(data)
+        except ValueError as error:
+            flash(str(error), "danger")
+        else:
+            user = current_user._get_current_object()
+            user.signature_blob = store_blob(data).sha256
+            db.session.commit()
+            flash("Đã cập nhật ảnh chữ ký.", "success")
+            return redirect(url_for("auth.profile"), 303)
+    return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/ca-nhan/chu-ky.png")
+@login_required
+def signature_image():
+    if not current_user.signature_blob:
+        abort(404)
+    blob = db.session.get(Blob, current_user.signature_blob)
+    return send_file(io.BytesIO(blob.data), mimetype="image/png")

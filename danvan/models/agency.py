@@ -17,6 +17,7 @@ class Agency(db.Model):
     parent_name: Mapped[str] = mapped_column(String(200))  # "UBND TỈNH HÀ NAM"
     abbreviation: Mapped[str] = mapped_column(String(20))  # "SXD"
     place_name: Mapped[str] = mapped_column(String(100))  # "Hà Nam"
+    seal_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))  # red seal PNG
 
     units: Mapped[list[Unit]] = relationship(
         back_populates="agency", order_by="Unit.position", lazy="raise_on_sql"

@@ -1,0 +1,202 @@
+"""Turn a report and its entries into the plain data the .docx renderers take.
+
+Deterministic: the same entries and texts give the same ReportData (entries are ordered by
+content item, unit, date and id; nothing depends on the clock).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from danvan.documents.model import (
+    AgencyInfo,
+    ContentGroup,
+    EntryLine,
+    RegisterData,
+    RegisterRow,
+    ReportData,
+    SignerBlock,
+    UnitGroup,
+    UnitStats,
+)
+from danvan.models import Agency, Campaign, Entry, RegisterEntry, Report, Role, Unit, User
+from danvan.text import format_date
+
+DOC_TYPE_NAME = {"BC": "Báo cáo"}
+
+
+def agency_info(agency: Agency) -> AgencyInfo:
+    """The agency as printed in document headers."""
+    return AgencyInfo(
+        parent_name=agency.parent_name,
+        name=agency.name,
+        abbreviation=agency.abbreviation,
+        place_name=agency.place_name,
+    )
+
+
+def signer_block(user: User | None) -> SignerBlock | None:
+    """NĐ30 signer block: the director signs "GIÁM ĐỐC", a deputy "KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC"."""
+    if user is None:
+        return None
+    if user.has_role(Role.DIRECTOR):
+        return SignerBlock("GIÁM ĐỐC", None, user.full_name)
+    return SignerBlock("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", user.full_name)
+
+
+def signer_title(user: User) -> str:
+    """The signer's title for registers and the archive."""
+    return "Giám đốc" if user.has_role(Role.DIRECTOR) else "Phó Giám đốc"
+
+
+def basis_sentence(campaign: Campaign) -> str:
+    """The căn cứ sentence citing the plan."""
+    plan = f"Kế hoạch số {campaign.plan_number}" if campaign.plan_number else "Kế hoạch"
+    if campaign.plan_date:
+        plan += f" ngày {format_date(campaign.plan_date)}"
+    agency = campaign.agency.full_name
+    return (
+        f"Thực hiện {plan} của {agency} về {campaign.title[0].lower()}{campaign.title[1:]}, "
+        f"{agency} báo cáo kết quả thực hiện như sau:"
+    )
+
+
+def default_narratives(campaign: Campaign) -> dict[str, str]:
+    """Pre-filled texts for sections I, III and IV; Văn phòng edits them."""
+    plan = campaign.plan_number or "…"
+    return {
+        "section_leadership": (
+            f"Ngay sau khi nhận được văn bản chỉ đạo của cấp trên, Sở đã ban hành Kế hoạch số "
+            f"{plan} tổ chức các hoạt động “Tháng cao điểm” thực hiện công tác dân vận; giao Văn "
+            "phòng Sở làm đầu mối, các phòng chuyên môn, đơn vị thuộc Sở phối hợp triển khai.\n"
+            "Công tác tuyên truyền được thực hiện qua Website của Sở, sinh hoạt chi bộ, đoàn thể "
+            "và các hội nghị của cơ quan, góp phần nâng cao nhận thức của cán bộ, công chức, viên "
+            "chức và người lao động về công tác dân vận."
+        ),
+        "section_strengths": (
+            "Các phòng, đơn vị đã chủ động triển khai kế hoạch, gắn các hoạt động dân vận với "
+            "nhiệm vụ chuyên môn; các hoạt động được tổ chức thiết thực, đúng thời gian."
+        ),
+        "section_weaknesses": (
+            "Một số hoạt động còn lồng ghép, chưa có nhiều mô hình mới; việc báo cáo kết quả "
+            "của một số đơn vị còn chậm."
+        ),
+        "section_proposals": (
+            "Đề nghị Ban Dân vận Tỉnh ủy tiếp tục quan tâm hướng dẫn, tạo điều kiện để Sở thực "
+            "hiện tốt công tác dân vận trong thời gian tới."
+        ),
+    }
+
+
+def _entry_line(entry: Entry) -> EntryLine:
+    return EntryLine(
+        title=entry.title,
+        unit_name=entry.unit.name,
+        date_from=entry.date_from,
+        date_to=entry.date_to,
+        place=entry.place,
+        activity_form=entry.activity_form,
+        observance=entry.observance.name if entry.observance else None,
+        participants_officials=entry.participants_officials,
+        participants_citizens=entry.participants_citizens,
+        amount_vnd=entry.amount_vnd,
+        result=entry.result,
+        model_name=entry.model_name,
+    )
+
+
+def unit_statistics(units: list[Unit], entries: list[Entry]) -> tuple[UnitStats, ...]:
+    """Per-unit figures for the Phụ lục, for every unit of the agency (zeros included)."""
+    rows = []
+    by_unit: dict[int, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        by_unit[entry.unit_id].append(entry)
+    for unit in units:
+        mine = by_unit.get(unit.id, [])
+        officials = sum(e.participants_officials for e in mine)
+        citizens = sum(e.participants_citizens for e in mine)
+        rows.append(
+            UnitStats(
+                unit_name=unit.name,
+                activities=len(mine),
+                participants=officials + citizens,
+                officials=officials,
+                citizens=citizens,
+                amount_vnd=sum(e.amount_vnd or 0 for e in mine),
+                observance_activities=sum(1 for e in mine if e.observance_id),
+                models=sum(1 for e in mine if e.model_name),
+            )
+        )
+    return tuple(rows)
+
+
+def report_data(
+    report: Report,
+    entries: list[Entry],
+    units: list[Unit],
+    *,
+    signer: User | None,
+    number: str | None = None,
+    issued_date: date | None = None,
+) -> ReportData:
+    """ReportData for a draft (no number) or the final document (number and date)."""
+    campaign = report.campaign
+    position = {unit.id: unit.position for unit in units}
+    ordered = sorted(
+        entries,
+        key=lambda e: (e.content_item.position, position.get(e.unit_id, 0), e.date_from, e.id),
+    )
+    groups = []
+    for item in campaign.content_items:
+        in_item = [e for e in ordered if e.content_item_id == item.id]
+        unit_groups = []
+        for unit in units:
+            lines = tuple(_entry_line(e) for e in in_item if e.unit_id == unit.id)
+            if lines:
+                unit_groups.append(UnitGroup(unit.name, lines))
+        groups.append(ContentGroup(item.title, tuple(unit_groups)))
+    return ReportData(
+        agency=agency_info(campaign.agency),
+        doc_symbol=f"{report.doc_type}-{campaign.agency.abbreviation}",
+        number=number,
+        issued_date=issued_date,
+        draft_year=campaign.year,
+        is_draft=number is None,
+        subject=campaign.report_subject,
+        basis=basis_sentence(campaign),
+        section_leadership=report.section_leadership,
+        content_groups=tuple(groups),
+        total_activities=len(entries),
+        total_participants=sum(e.participants_total for e in entries),
+        total_amount_vnd=sum(e.amount_vnd or 0 for e in entries),
+        section_strengths=report.section_strengths,
+        section_weaknesses=report.section_weaknesses,
+        section_proposals=report.section_proposals,
+        recipients=tuple(campaign.recipient_lines),
+        signer=signer_block(signer),
+        appendix=unit_statistics(units, entries),
+    )
+
+
+def register_data(agency: Agency, year: int, rows: list[RegisterEntry]) -> RegisterData:
+    """The outgoing register of a year, as the register renderer takes it."""
+    return RegisterData(
+        agency=agency_info(agency),
+        year=year,
+        rows=tuple(
+            RegisterRow(
+                number_symbol=r.number_symbol,
+                doc_date=r.doc_date,
+                type_and_subject=r.type_and_subject,
+                signer=r.signer_name,
+                recipients=r.recipients,
+                archive_holder=r.archive_holder,
+                copies=r.copies,
+                sent_date=r.sent_date,
+                received_by=r.received_by,
+                note=r.note,
+            )
+            for r in rows
+        ),
+    )

@@ -1,0 +1,20 @@
+from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.validators import Length
+
+from danvan.forms import BaseForm
+
+
+class NarrativeForm(BaseForm):
+    version = HiddenField()
+    section_leadership = TextAreaField(
+        "I. Công tác lãnh đạo, chỉ đạo, tuyên truyền", validators=[Length(max=50000)]
+    )
+    section_strengths = TextAreaField("III.1. Ưu điểm", validators=[Length(max=50000)])
+    section_weaknesses = TextAreaField("III.2. Hạn chế", validators=[Length(max=50000)])
+    section_proposals = TextAreaField("IV. Kiến nghị, đề xuất", validators=[Length(max=50000)])
+
+
+class ReportActionForm(BaseForm):
+    version = HiddenField()
+    comment = TextAreaField("Ý kiến", validators=[Length(max=5000)])
+    signer_id = SelectField("Người ký", coerce=int, choices=[], validate_choice=False)
