@@ -24,7 +24,7 @@ def seed_demo_command(if_empty: bool) -> None:
             click.echo("Cơ sở dữ liệu đã có dữ liệu; bỏ qua tạo dữ liệu demo.")
             return
         raise click.ClickException("Cơ sở dữ liệu đã có dữ liệu; không tạo dữ liệu demo.")
-    seed_demo()
+    seed_demo(config=current_app.config, instance_path=current_app.instance_path)
     db.session.commit()
     click.echo(f"Đã tạo dữ liệu demo. Mật khẩu mọi tài khoản: {DEMO_PASSWORD}")
 

@@ -225,8 +225,19 @@ def _fields(campaign: Campaign, index: int, unit: Unit, day_offset: int) -> dict
     }
 
 
-def seed_demo() -> dict:
-    """Create the demo agency, people and campaigns; return the main objects by name."""
+DEMO_CERTIFICATES = {
+    "giamdoc": "Nguyễn Quang Huy - Giám đốc Sở Xây dựng",
+    "phogiamdoc": "Trần Thị Thu Hà - Phó Giám đốc Sở Xây dựng",
+    "agency": "Sở Xây dựng tỉnh Hà Nam",
+}
+
+
+def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -> dict:
+    """Create the demo agency, people and campaigns; return the main objects by name.
+
+    With ``instance_path``, also create the demo certificates and carry the 2023 report
+    through compile → sign → issue with the real operations.
+    """
     agency = Agency(
         name="SỞ XÂY DỰNG",
         full_name="Sở Xây dựng tỉnh Hà Nam",
@@ -332,7 +343,7 @@ def seed_demo() -> dict:
                 ops.update_entry(entry, actor=author, fields=fields, expected_version=entry.version)
                 ops.act(entry, EntryAction.RESUBMIT, actor=author)
     db.session.flush()
-    return {
+    objects = {
         "agency": agency,
         "past": past,
         "current": current,
@@ -340,3 +351,68 @@ def seed_demo() -> dict:
         "units": units,
         "chief": chief,
     }
+    if instance_path is not None:
+        objects["report"] = _seed_2023_report(objects, config or {}, instance_path)
+    return objects
+
+
+def _blob(sha: str) -> bytes:
+    from danvan.models import Blob
+
+    return db.session.get(Blob, sha).data
+
+
+def _seed_2023_report(objects: dict, config: dict, instance_path: str):
+    """Images, certificates and the 2023 report, signed and issued through the operations."""
+    from datetime import UTC, datetime
+
+    from danvan import keys
+    from danvan.documents import images
+    from danvan.documents import pdf as pdfmod
+    from danvan.operations import reports as report_ops
+    from danvan.operations.entries import store_blob
+
+    users, agency, past = objects["users"], objects["agency"], objects["past"]
+    keys.write_demo_keys(instance_path, agency_name=agency.full_name, people=DEMO_CERTIFICATES)
+    for username in ("giamdoc", "phogiamdoc"):
+        png = images.make_signature_png(users[username].full_name)
+        users[username].signature_blob = store_blob(png).sha256
+    agency.seal_sha256 = store_blob(images.make_seal_png(agency.name, "TỈNH HÀ NAM")).sha256
+    office, chief, director, clerk = (
+        users[u] for u in ("vanphong", "chanhvp", "giamdoc", "vanthu")
+    )
+    report = report_ops.compile_report(past, actor=office)
+    report_ops.update_report_texts(
+        report,
+        actor=office,
+        expected_version=report.version,
+        texts={
+            "section_leadership": report.section_leadership
+            + "\nSở đã đăng 12 tin, bài trên Website và treo 05 băng rôn tuyên truyền tại trụ sở."
+        },
+    )
+    report_ops.submit_report(report, actor=chief, signer=director, expected_version=report.version)
+    make_pdf = pdfmod.libreoffice_available()
+    report_ops.sign_report(
+        report,
+        actor=director,
+        services=report_ops.SigningServices(
+            signer_identity=keys.load_identity(config, instance_path, "giamdoc"),
+            signature_png=_blob(director.signature_blob),
+            make_pdf=make_pdf,
+        ),
+        expected_version=report.version,
+        now=datetime(2023, 11, 3, 2, 30, tzinfo=UTC),
+    )
+    report_ops.issue_report(
+        report,
+        actor=clerk,
+        services=report_ops.SigningServices(
+            agency_identity=keys.load_identity(config, instance_path, "agency"),
+            seal_png=_blob(agency.seal_sha256),
+            make_pdf=make_pdf,
+        ),
+        expected_version=report.version,
+        now=datetime(2023, 11, 3, 3, 15, tzinfo=UTC),
+    )
+    return report

@@ -111,10 +111,13 @@ def test_schema_matches_models(app):
     assert diff == []
 
 
-def test_seed_demo_runs_through_real_operations(app):
+def test_seed_demo_runs_through_real_operations(app, tmp_path):
+    from danvan import keys
+    from danvan.models import ArchivedDocument
+    from danvan.operations.archive import check_archive
     from danvan.seed import seed_demo
 
-    objects = seed_demo()
+    objects = seed_demo(config={}, instance_path=str(tmp_path))
     db.session.commit()
     states = {e.state for e in db.session.query(Entry).all()}
     assert {
@@ -124,10 +127,15 @@ def test_seed_demo_runs_through_real_operations(app):
         "approved",
         "returned",
         "withdrawn",
+        "signed",
     } <= states
     assert objects["past"].year == 2023
     assert (
-        db.session.query(Entry).filter_by(campaign_id=objects["past"].id, state="approved").count()
+        db.session.query(Entry).filter_by(campaign_id=objects["past"].id, state="signed").count()
         == 14
     )
+    archived = db.session.query(ArchivedDocument).one()
+    assert archived.number_symbol == "01/BC-SXD" and archived.signer_name == "Nguyễn Quang Huy"
+    roots = keys.trust_roots({}, str(tmp_path))
+    assert [c.ok for c in check_archive(roots)] == [True]
     assert EntryAction.SUBMIT.label == "Gửi duyệt"

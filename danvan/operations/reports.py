@@ -322,7 +322,7 @@ def issue_report(
         )
         pdf_sha = store_blob(issued_pdf).sha256
         agency_fp = services.agency_identity.fingerprint
-    signer = report.signed_by
+    signer = db.session.get(User, report.signed_by_id)
     subject = f"Báo cáo {campaign.report_subject[0].lower()}{campaign.report_subject[1:]}"
     recipients = "; ".join(campaign.recipient_lines)
     db.session.add(
