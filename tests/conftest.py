@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from danvan import create_app
 from danvan.extensions import db
+from danvan.keys import write_demo_keys
 from tests.factories import PASSWORD, World
 from tests.pgserver import TempPostgres, find_bindir
 
@@ -134,6 +135,19 @@ def app(app_config, backend):
             with db.engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def key_dir(instance_dir):
+    return write_demo_keys(
+        instance_dir,
+        agency_name="Sở Xây dựng tỉnh Hà Nam",
+        people={
+            "director": "Nguyễn Quang Huy - Giám đốc",
+            "deputy": "Trần Thị Thu Hà - Phó GĐ",
+            "agency": "Sở Xây dựng tỉnh Hà Nam",
+        },
+    )
 
 
 @pytest.fixture

@@ -27,19 +27,6 @@ from tests.conftest import need
 SIGNED_AT = datetime(2023, 11, 3, 2, 30, tzinfo=UTC)  # 09:30 on 03/11/2023 in Hà Nội
 
 
-@pytest.fixture(scope="session")
-def key_dir(instance_dir):
-    return keys.write_demo_keys(
-        instance_dir,
-        agency_name="Sở Xây dựng tỉnh Hà Nam",
-        people={
-            "director": "Nguyễn Quang Huy - Giám đốc",
-            "deputy": "Trần Thị Thu Hà - Phó GĐ",
-            "agency": "Sở Xây dựng tỉnh Hà Nam",
-        },
-    )
-
-
 @pytest.fixture
 def dept(world, app, key_dir):
     """The world with signature images, the seal, and three approved entries."""
