@@ -200,3 +200,11 @@ def csrf_token_from(html: str) -> str:
     )
     assert match, "no csrf token in page"
     return match.group(1)
+
+
+@pytest.fixture
+def dept(world, app, key_dir):
+    """The world with signature images, the seal and three approved entries (see test_reports)."""
+    from tests.test_reports import make_dept
+
+    return make_dept(world)

@@ -27,9 +27,8 @@ from tests.conftest import need
 SIGNED_AT = datetime(2023, 11, 3, 2, 30, tzinfo=UTC)  # 09:30 on 03/11/2023 in Hà Nội
 
 
-@pytest.fixture
-def dept(world, app, key_dir):
-    """The world with signature images, the seal, and three approved entries."""
+def make_dept(world):
+    """Give the world signature images, the seal, and three approved entries."""
     for user in (world.director, world.deputy):
         user.signature_blob = store_blob(images.make_signature_png(user.full_name)).sha256
     world.agency.seal_sha256 = store_blob(images.make_seal_png("SỞ XÂY DỰNG", "TỈNH HÀ NAM")).sha256
