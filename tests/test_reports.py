@@ -346,3 +346,21 @@ def test_full_chain_signed_pdf_issue_archive_verify(dept, app, tmp_path):
             conn.execute(text(statement))
     assert db.session.query(ArchivedDocument).count() == 1
     assert db.session.get(Entry, ops.report_entries(report)[0].id).state == EntryState.SIGNED
+
+
+def test_compile_issues_a_constant_number_of_queries(dept, count_queries):
+    ops.compile_report(dept.campaign, actor=dept.office)
+    db.session.commit()
+    for i in range(3):
+        approve(dept, dept.staff_a, dept.head_a, title=f"Ít {i}")
+    db.session.commit()
+    with count_queries() as few:
+        ops.compile_report(dept.campaign, actor=dept.office)
+        db.session.commit()
+    for i in range(30):
+        approve(dept, dept.staff_b, dept.head_b, title=f"Nhiều {i}")
+    db.session.commit()
+    with count_queries() as many:
+        ops.compile_report(dept.campaign, actor=dept.office)
+        db.session.commit()
+    assert many.n == few.n, (few.n, many.n)

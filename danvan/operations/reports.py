@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -124,15 +124,18 @@ def compile_report(campaign: Campaign, *, actor: User) -> Report:
         db.session.flush()
     else:
         _check(report, ReportAction.COMPILE, actor, None)
-    approved = select(Entry).where(
-        Entry.campaign_id == campaign.id,
-        Entry.state == EntryState.APPROVED.value,
-        Entry.report_id.is_(None),
-    )
-    added = 0
-    for entry in db.session.scalars(approved):
-        entry.report_id = report.id
-        added += 1
+    # One UPDATE for every newly approved entry (a version bump keeps stale forms out).
+    added = db.session.execute(
+        update(Entry)
+        .where(
+            Entry.campaign_id == campaign.id,
+            Entry.state == EntryState.APPROVED.value,
+            Entry.report_id.is_(None),
+        )
+        .values(report_id=report.id, version=Entry.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire_all()
     flush_or_conflict()
     db.session.expire(report)
     report.compiled_at = utcnow()
