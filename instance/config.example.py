@@ -1,7 +1,8 @@
 # Copy to instance/config.py and adjust. Unknown upper-case keys are refused at start-up.
 import os
 
-# Required outside demo mode: a long random string, e.g. python -c "import secrets; print(secrets.token_hex(32))"
+# Required outside demo mode: a long random string, e.g.
+#   python -c "import secrets; print(secrets.token_hex(32))"
 SECRET_KEY = os.environ.get("DANVAN_SECRET_KEY", "")
 
 # PostgreSQL for real deployments (several app servers share it); unset → SQLite in instance/.
