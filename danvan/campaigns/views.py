@@ -14,7 +14,7 @@ from danvan.workflow import EntryState
 @login_required
 def home():
     campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
-    if len(campaigns) == 1:
+    if campaigns:  # the newest plan; its page links to the others
         return redirect(url_for("campaigns.view", campaign_id=campaigns[0].id))
     return render_template("campaigns/home.html", campaigns=campaigns, today=today_vn())
 

@@ -67,7 +67,9 @@ def _check(report: Report, action: ReportAction, actor: User, expected_version: 
     return report_transition_for(action, report.state_enum)
 
 
-def _log(report: Report, actor: User, action: str, source, target, comment=None) -> Event:
+def _log(
+    report: Report, actor: User, action: str, source, target, comment=None, when=None
+) -> Event:
     event = Event(
         report_id=report.id,
         actor=actor,
@@ -75,6 +77,7 @@ def _log(report: Report, actor: User, action: str, source, target, comment=None)
         from_state=str(source),
         to_state=str(target),
         comment=comment,
+        created_at=when or utcnow(),
     )
     db.session.add(event)
     return event
@@ -111,7 +114,7 @@ def _store_draft(report: Report) -> None:
     report.draft_docx_sha256 = store_blob(render_draft(report)).sha256
 
 
-def compile_report(campaign: Campaign, *, actor: User) -> Report:
+def compile_report(campaign: Campaign, *, actor: User, now: datetime | None = None) -> Report:
     """Build (or rebuild) the draft from every approved entry; narrative texts are kept."""
     report = open_report(campaign)
     if report is None:
@@ -138,9 +141,9 @@ def compile_report(campaign: Campaign, *, actor: User) -> Report:
     db.session.expire_all()
     flush_or_conflict()
     db.session.expire(report)
-    report.compiled_at = utcnow()
+    report.compiled_at = now or utcnow()
     _store_draft(report)
-    _log(report, actor, "compile", report.state, report.state, f"Thêm {added} hồ sơ mới.")
+    _log(report, actor, "compile", report.state, report.state, f"Thêm {added} hồ sơ mới.", now)
     flush_or_conflict()
     return report
 
@@ -160,7 +163,12 @@ def update_report_texts(
 
 
 def submit_report(
-    report: Report, *, actor: User, signer: User, expected_version: int | None
+    report: Report,
+    *,
+    actor: User,
+    signer: User,
+    expected_version: int | None,
+    now: datetime | None = None,
 ) -> Report:
     """Chánh Văn phòng sends the draft to the director or a deputy for signature."""
     transition = _check(report, ReportAction.SUBMIT, actor, expected_version)
@@ -174,7 +182,7 @@ def submit_report(
     _store_draft(report)  # the draft now shows the signer's block
     report.state = transition.target
     report.last_comment = None
-    _log(report, actor, "submit", transition.source, transition.target, f"Người ký: {signer}")
+    _log(report, actor, "submit", transition.source, transition.target, f"Người ký: {signer}", now)
     flush_or_conflict()
     return report
 
@@ -288,7 +296,15 @@ def sign_report(
     report.signed_by_id = actor.id
     report.signed_at = moment
     report.state = transition.target
-    _log(report, actor, "sign", transition.source, transition.target, f"Số {report.number_symbol}")
+    _log(
+        report,
+        actor,
+        "sign",
+        transition.source,
+        transition.target,
+        f"Số {report.number_symbol}",
+        moment,
+    )
     for entry in entries:
         mark_signed(entry, actor=actor)
     flush_or_conflict()
@@ -376,6 +392,7 @@ def issue_report(
         transition.source,
         transition.target,
         f"Vào sổ văn bản đi số {report.number_symbol}",
+        moment,
     )
     flush_or_conflict()
     return archived
