@@ -108,3 +108,24 @@ def verify_archive_command() -> None:
     click.echo(f"{len(checks)} văn bản, {failed} lỗi.")
     if failed:
         raise SystemExit(1)
+
+
+@danvan_cli.command("remind")
+@click.option("--campaign-id", type=int, default=None, help="Mặc định: kế hoạch mới nhất.")
+def remind_command(campaign_id: int | None) -> None:
+    """Gửi thư nhắc hạn báo cáo cho người có hồ sơ chưa gửi và người có hồ sơ chờ duyệt."""
+    from danvan.mail import send_outbox
+    from danvan.models import Campaign
+    from danvan.notifications import queue_deadline_reminders
+    from danvan.text import today_vn
+
+    stmt = select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc())
+    if campaign_id:
+        stmt = select(Campaign).where(Campaign.id == campaign_id)
+    campaign = db.session.scalar(stmt)
+    if campaign is None:
+        raise click.ClickException("Không có kế hoạch nào.")
+    queued = queue_deadline_reminders(campaign, today_vn())
+    db.session.commit()
+    sent = send_outbox(current_app.config)
+    click.echo(f"Đã xếp {queued} thư nhắc, đã gửi {sent} thư.")

@@ -73,3 +73,47 @@ def queue_entry_event(entry: Entry, event: Event) -> None:
             state_label=state_label,
             when=format_datetime(event.created_at) if event.created_at else "",
         )
+
+
+def queue_deadline_reminders(campaign, today) -> int:
+    """Remind authors of unsent or returned entries, and approvers with a queue, of the deadline."""
+    from danvan.models import Entry
+    from danvan.queries import entry_inbox
+
+    days = (campaign.report_deadline - today).days
+    days_text = f"còn {days} ngày" if days > 0 else ("hôm nay" if days == 0 else "đã quá hạn")
+    open_states = [EntryState.DRAFT.value, EntryState.RETURNED.value, EntryState.WITHDRAWN.value]
+    unsent = db.session.scalars(
+        select(Entry)
+        .where(Entry.campaign_id == campaign.id, Entry.state.in_(open_states))
+        .order_by(Entry.author_id, Entry.id)
+    ).all()
+    by_author: dict[int, list] = {}
+    for entry in unsent:
+        by_author.setdefault(entry.author_id, []).append(entry)
+    approvers = _users_with_role(Role.UNIT_HEAD, Role.OFFICE, Role.OFFICE_CHIEF)
+    users = {u.id: u for u in approvers}
+    users.update({e.author.id: e.author for e in unsent})
+    queued = 0
+    for user in sorted(users.values(), key=lambda u: u.id):
+        drafts = [
+            {"id": e.id, "title": e.title, "state_label": ENTRY_STATE_LABELS[e.state_enum]}
+            for e in by_author.get(user.id, [])
+        ]
+        pending = sum(
+            1 for e in entry_inbox(user) if e.campaign_id == campaign.id and e.author_id != user.id
+        )
+        if not drafts and not pending:
+            continue
+        message = queue(
+            user,
+            f"[danvan] Nhắc hạn báo cáo {campaign.report_deadline:%d/%m/%Y}",
+            "reminder.txt",
+            campaign=campaign,
+            deadline=f"{campaign.report_deadline:%d/%m/%Y}",
+            days_text=days_text,
+            drafts=drafts,
+            pending=pending,
+        )
+        queued += message is not None
+    return queued

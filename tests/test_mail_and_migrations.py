@@ -139,3 +139,23 @@ def test_seed_demo_runs_through_real_operations(app, tmp_path):
     roots = keys.trust_roots({}, str(tmp_path))
     assert [c.ok for c in check_archive(roots)] == [True]
     assert EntryAction.SUBMIT.label == "Gửi duyệt"
+
+
+def test_remind_command_mails_authors_and_approvers(world, app, smtp):
+    port, inbox = smtp
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    draft = ops.create_entry(
+        world.campaign, actor=world.staff_a, fields=world.entry_fields(title="Bản nháp chưa gửi")
+    )
+    pending = ops.create_entry(world.campaign, actor=world.staff_b, fields=world.entry_fields())
+    ops.act(pending, EntryAction.SUBMIT, actor=world.staff_b)
+    db.session.commit()
+    inbox.messages.clear()
+    result = app.test_cli_runner().invoke(args=["danvan", "remind"])
+    assert result.exit_code == 0, result.output
+    by_rcpt = {rcpt[0]: msg for rcpt, msg in inbox.messages}
+    assert set(by_rcpt) == {"cv.a@example.vn", "tp.b@example.vn"}
+    assert "Bản nháp chưa gửi (Nháp)" in by_rcpt["cv.a@example.vn"].get_content()
+    assert f"/hoat-dong/{draft.id}" in by_rcpt["cv.a@example.vn"].get_content()
+    assert "chờ bạn duyệt: 1 hồ sơ" in by_rcpt["tp.b@example.vn"].get_content()
+    assert "05/11/2023" in by_rcpt["tp.b@example.vn"]["Subject"]
