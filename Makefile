@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 MIGRATIONS := -d danvan/migrations
-export DANVAN_DEMO_MODE ?= 1
+DEMO ?= DANVAN_DEMO_MODE=$${DANVAN_DEMO_MODE:-1}
 
 .PHONY: run test lint bench install install-dev upgrade seed
 
@@ -22,13 +22,13 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 upgrade: install
-	$(FLASK) db upgrade $(MIGRATIONS)
+	$(DEMO) $(FLASK) db upgrade $(MIGRATIONS)
 
 seed: upgrade
-	$(FLASK) danvan seed-demo --if-empty
+	$(DEMO) $(FLASK) danvan seed-demo --if-empty
 
 run: seed
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(DEMO) $(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

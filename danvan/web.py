@@ -36,6 +36,16 @@ ACTION_LABELS = {
 }
 
 
+REPORT_EVENT_LABELS = {
+    "compile": "Tổng hợp báo cáo",
+    "submit": "Trình ký",
+    "return": "Trả lại",
+    "sign": "Ký duyệt",
+    "issue": "Phát hành",
+    "send_back": "Trả hồ sơ về Văn phòng",
+}
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose Vietnamese formatting and workflow enums to Jinja."""
     app.jinja_env.filters.update(
@@ -53,6 +63,7 @@ def register_template_helpers(app: Flask) -> None:
         REPORT_STATE_LABELS=REPORT_STATE_LABELS,
         REPORT_STATE_COLORS=REPORT_STATE_COLORS,
         ACTION_LABELS=ACTION_LABELS,
+        REPORT_EVENT_LABELS=REPORT_EVENT_LABELS,
         permissions=permissions,
     )
 

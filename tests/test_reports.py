@@ -142,7 +142,7 @@ def test_signer_sends_one_entry_back_to_the_office(dept):
         actor=dept.director,
         comment="Hoạt động này thuộc kế hoạch khác",
     )
-    ops.refresh_after_send_back(report)
+    ops.refresh_after_send_back(report, actor=dept.director, entry=entry)
     db.session.commit()
     assert entry.state == EntryState.PENDING_OFFICE and entry.report_id is None
     assert entry.last_comment == "Hoạt động này thuộc kế hoạch khác"

@@ -139,8 +139,13 @@ def report_data(
     signer: User | None,
     number: str | None = None,
     issued_date: date | None = None,
+    draft_year: int | None = None,
 ) -> ReportData:
-    """ReportData for a draft (no number) or the final document (number and date)."""
+    """ReportData for a draft (no number) or the final document (number and date).
+
+    ``draft_year`` is the year printed in a draft's blank date line: the year it will be
+    signed in (default: the campaign's year).
+    """
     campaign = report.campaign
     position = {unit.id: unit.position for unit in units}
     ordered = sorted(
@@ -161,7 +166,7 @@ def report_data(
         doc_symbol=f"{report.doc_type}-{campaign.agency.abbreviation}",
         number=number,
         issued_date=issued_date,
-        draft_year=campaign.year,
+        draft_year=draft_year or campaign.year,
         is_draft=number is None,
         subject=campaign.report_subject,
         basis=basis_sentence(campaign),

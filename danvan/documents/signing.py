@@ -8,7 +8,10 @@ file; the agency (Văn thư) signature adds the red seal over the left third of 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import io
+import logging
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,6 +107,25 @@ class _TimedPdfSigner(signers.PdfSigner):
         return session
 
 
+def outside_event_loop(func):
+    """Run ``func`` in a worker thread when the calling thread already runs an event loop.
+
+    pyHanko's synchronous API calls ``asyncio.run``, which refuses to start inside a running
+    loop (an async server, or a test driving a browser through Playwright's sync API).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return func(*args, **kwargs)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(func, *args, **kwargs).result()
+
+    return wrapper
+
+
 def vn_time(moment: datetime | None = None) -> datetime:
     """`moment` (naive = Vietnam local time; default now) in UTC+07:00, whole seconds."""
     moment = moment or datetime.now(VN_TZ)
@@ -167,6 +189,7 @@ def _signer_box(pdf: bytes, signer_name: str, aspect: float) -> tuple[int, tuple
     return name.page, (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
 
 
+@outside_event_loop
 def sign_by_signer(
     pdf: bytes,
     *,
@@ -224,6 +247,7 @@ def sign_by_signer(
     return _sign(w, signer=signer, meta=meta, style=style, spec=field, system_time=when)
 
 
+@outside_event_loop
 def sign_by_agency(
     pdf: bytes,
     *,
@@ -311,6 +335,7 @@ def _message(intact: bool, valid: bool, trusted: bool, acceptable: bool, mod: st
     return "Chữ ký hợp lệ, chứng thư tin cậy, văn bản không bị sửa đổi trái phép sau khi ký."
 
 
+@outside_event_loop
 def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
     """Validate every signature of `pdf` offline against `trust_roots`, in document order."""
     sigs, broken = _collect_signatures(pdf)
@@ -320,8 +345,11 @@ def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
         last = ix == len(sigs) - 1 and not broken
         try:
             st = validate_pdf_signature(emb, vc)
-        except Exception as exc:  # unsupported algorithms, odd structures, ...
-            results.append(SignatureResult.failed(emb.field_name, f"Không kiểm tra được: {exc}"))
+        except Exception:  # unsupported algorithms, odd structures, ...
+            logging.getLogger(__name__).exception("validating %s failed", emb.field_name)
+            results.append(
+                SignatureResult.failed(emb.field_name, "Không kiểm tra được chữ ký này.")
+            )
             continue
         coverage = st.coverage.name if st.coverage is not None else "UNKNOWN"
         mod = st.modification_level.name if st.modification_level is not None else "NONE"
@@ -384,6 +412,7 @@ def cms_sign_detached(
     return builder.sign(Encoding.DER, options)
 
 
+@outside_event_loop
 def verify_cms_detached(data: bytes, p7s: bytes, trust_roots: list) -> CmsResult:
     """Check a detached .p7s over `data` offline against `trust_roots`."""
     try:
@@ -399,8 +428,9 @@ def verify_cms_detached(data: bytes, p7s: bytes, trust_roots: list) -> CmsResult
         st = asyncio.run(
             async_validate_detached_cms(data, signed_data, signer_validation_context=vc)
         )
-    except Exception as exc:
-        return CmsResult(False, False, None, None, f"Không kiểm tra được chữ ký .p7s: {exc}")
+    except Exception:
+        logging.getLogger(__name__).exception("validating a detached CMS signature failed")
+        return CmsResult(False, False, None, None, "Không kiểm tra được chữ ký .p7s.")
     valid = bool(st.intact and st.valid)
     trusted = bool(valid and st.trusted)
     if not valid:

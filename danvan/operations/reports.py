@@ -35,7 +35,7 @@ from danvan.models import (
 from danvan.operations import Invalid, NotAllowed
 from danvan.operations.entries import check_version, flush_or_conflict, mark_signed, store_blob
 from danvan.permissions import can_act_report
-from danvan.text import clean_text, fold, to_vn, utcnow
+from danvan.text import clean_text, fold, to_vn, today_vn, utcnow
 from danvan.workflow import EntryState, ReportAction, ReportState, report_transition_for
 
 NARRATIVE_FIELDS = (
@@ -106,7 +106,13 @@ def open_report(campaign: Campaign) -> Report | None:
 def render_draft(report: Report) -> bytes:
     """The draft .docx (DỰ THẢO, number blank) of the report as it stands."""
     entries = report_entries(report)
-    data = doc_context.report_data(report, entries, _units(report.campaign), signer=report.signer)
+    data = doc_context.report_data(
+        report,
+        entries,
+        _units(report.campaign),
+        signer=report.signer,
+        draft_year=today_vn().year,
+    )
     return render_report_docx(data)
 
 
@@ -202,8 +208,16 @@ def return_report(
     return report
 
 
-def refresh_after_send_back(report: Report) -> None:
-    """Re-render the draft after the signer sent one entry back to Văn phòng."""
+def refresh_after_send_back(report: Report, *, actor: User, entry: Entry) -> None:
+    """Log that the signer sent one entry back to Văn phòng and re-render the draft."""
+    _log(
+        report,
+        actor,
+        "send_back",
+        report.state,
+        report.state,
+        f"“{entry.title}”: {entry.last_comment}",
+    )
     _store_draft(report)
     flush_or_conflict()
 

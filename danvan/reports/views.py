@@ -186,7 +186,7 @@ def send_back_entry(report_id: int, entry_id: int):
             comment=form.comment.data,
             expected_version=_version(form),
         )
-        ops.refresh_after_send_back(report)
+        ops.refresh_after_send_back(report, actor=current_user, entry=entry)
     except (ops.Invalid, Conflict) as error:
         flash_error(error)
     except OperationError as error:
@@ -228,7 +228,7 @@ def preview_page(report_id: int, page: int):
             pdf = pdfmod.docx_to_pdf(
                 docx, pdfa=False, timeout=current_app.config["LIBREOFFICE_TIMEOUT"]
             )
-            pages = pdfmod.pdf_to_png_pages(pdf, dpi=70)
+            pages = pdfmod.pdf_to_png_pages(pdf, dpi=100)
         except (pdfmod.PdfConversionError, pdfmod.PopplerError):
             abort(503, description="Không tạo được ảnh xem trước (LibreOffice gặp lỗi).")
         _PREVIEWS[sha] = pages

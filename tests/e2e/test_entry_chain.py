@@ -206,7 +206,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     staff.goto(f"/hoat-dong/{entry_id}")
     expect(staff.locator("#todo-count")).to_have_text("1")
     expect(state_badge(staff)).to_have_text("Bị trả lại")
-    expect(staff.locator("#return-comment")).to_have_text(f"Ý kiến: {COMMENT}")
+    expect(staff.locator("#return-comment")).to_have_text(f"Ý kiến khi trả lại: {COMMENT}")
     shot(staff, "05-returned")
     staff.get_by_role("link", name="Sửa", exact=True).click()
     expect(staff.get_by_role("heading", name="Sửa hồ sơ hoạt động")).to_be_visible()
