@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from danvan.extensions import db
 from danvan.models import Campaign, Delegation, Entry, Report, Role, Unit, User
-from danvan.text import fold
+from danvan.text import fold, like_contains
 from danvan.workflow import (
     EntryState,
     Party,
@@ -42,14 +42,15 @@ def entry_inbox_filter(user: User):
     return or_(*conditions)
 
 
-def entry_inbox(user: User) -> list[Entry]:
-    """Entries waiting for this user's decision, oldest first."""
+def entry_inbox(user: User, **filters) -> list[Entry]:
+    """Entries waiting for this user's decision, oldest first (optionally filtered)."""
     stmt = (
         select(Entry)
         .where(entry_inbox_filter(user))
         .order_by(Entry.updated_at, Entry.id)
         .options(selectinload(Entry.attachments))
     )
+    stmt = apply_entry_filters(stmt, **filters)
     return list(db.session.scalars(stmt).unique())
 
 
@@ -87,7 +88,8 @@ def todo_count(user: User) -> int:
     return int(entries or 0) + len(report_inbox(user))
 
 
-def search_entries(
+def apply_entry_filters(
+    stmt,
     *,
     campaign_id: int | None = None,
     unit_id: int | None = None,
@@ -96,11 +98,8 @@ def search_entries(
     date_from: date | None = None,
     date_to: date | None = None,
     text: str | None = None,
-    visible_to: User | None = None,
-    limit: int = 500,
 ):
-    """Filter entries; ``text`` matches without accents ("dan van" finds "dân vận")."""
-    stmt = select(Entry).order_by(Entry.date_from.desc(), Entry.id.desc()).limit(limit)
+    """Narrow an entry query; ``text`` matches without accents ("dan van" finds "dân vận")."""
     if campaign_id:
         stmt = stmt.where(Entry.campaign_id == campaign_id)
     if unit_id:
@@ -114,8 +113,14 @@ def search_entries(
     if date_to:
         stmt = stmt.where(Entry.date_from <= date_to)
     for word in fold(text).split():
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Entry.search_text.like(f"%{escaped}%", escape="\\"))
+        stmt = stmt.where(Entry.search_text.like(like_contains(word), escape="\\"))
+    return stmt
+
+
+def search_entries(*, visible_to: User | None = None, limit: int = 500, **filters):
+    """Entries matching the filters (see apply_entry_filters) that ``visible_to`` may see."""
+    stmt = select(Entry).order_by(Entry.date_from.desc(), Entry.id.desc()).limit(limit)
+    stmt = apply_entry_filters(stmt, **filters)
     if visible_to is not None:
         stmt = stmt.where(visibility_filter(visible_to))
     return list(db.session.scalars(stmt.options(selectinload(Entry.attachments))).unique())

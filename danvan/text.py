@@ -39,6 +39,12 @@ def fold(value: str | None) -> str:
     return re.sub(r"\s+", " ", stripped.lower()).strip()
 
 
+def like_contains(word: str) -> str:
+    """A LIKE pattern matching ``word`` literally anywhere (escape character: backslash)."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def format_number(value: int | float | Decimal | None, decimals: int | None = None) -> str:
     """Format a number the Vietnamese way: 1.234.567 and 1.234,5 (dot thousands, comma)."""
     if value is None:

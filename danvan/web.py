@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from danvan import mail, permissions, queries
 from danvan.extensions import db
+from danvan.fields import parse_vn_date
 from danvan.models import Role
 from danvan.operations import OperationError
 from danvan.text import format_date, format_datetime, format_number, format_vnd
@@ -72,6 +73,24 @@ def register_template_helpers(app: Flask) -> None:
         if current_user.is_authenticated:
             return {"todo_count": queries.todo_count(current_user)}
         return {"todo_count": 0}
+
+
+def entry_filters_from(args) -> dict:
+    """Entry list filters from query parameters (don_vi, noi_dung, trang_thai, q, dates)."""
+    state = args.get("trang_thai") or None
+    filters = {
+        "unit_id": args.get("don_vi", type=int),
+        "content_item_id": args.get("noi_dung", type=int),
+        "state": state if state in {s.value for s in EntryState} else None,
+        "text": args.get("q", "").strip(),
+    }
+    for key, name in (("tu_ngay", "date_from"), ("den_ngay", "date_to")):
+        try:
+            filters[name] = parse_vn_date(args.get(key))
+        except ValueError:
+            filters[name] = None
+            flash("Ngày lọc không hợp lệ, hãy nhập theo dạng dd/mm/yyyy.", "warning")
+    return filters
 
 
 def commit_and_notify() -> None:

@@ -277,3 +277,25 @@ def test_repeated_new_entry_post_creates_one_entry(world, login):
         f"/ke-hoach/{world.campaign.id}/hoat-dong/moi", data={**data, "form_token": "tok-456"}
     )
     assert db.session.query(Entry).count() == 2
+
+
+def test_office_inbox_filters(world, login):
+    for author, head, title in (
+        (world.staff_a, world.head_a, "Hội nghị dân vận khéo"),
+        (world.staff_b, world.head_b, "Tiếp công dân"),
+    ):
+        entry = ops.create_entry(
+            world.campaign, actor=author, fields=world.entry_fields(title=title)
+        )
+        ops.act(entry, EntryAction.SUBMIT, actor=author)
+        ops.act(entry, EntryAction.APPROVE, actor=head)
+    db.session.commit()
+    client = login(world.office)
+    page = client.get("/viec-can-xu-ly").get_data(as_text=True)
+    assert "Hội nghị dân vận khéo" in page and "Tiếp công dân" in page
+    page = client.get("/viec-can-xu-ly?q=DAN+VAN").get_data(as_text=True)
+    assert "Hội nghị dân vận khéo" in page and "Tiếp công dân" not in page
+    page = client.get(f"/viec-can-xu-ly?don_vi={world.unit_b.id}").get_data(as_text=True)
+    assert "Tiếp công dân" in page and "Hội nghị dân vận khéo" not in page
+    page = client.get("/viec-can-xu-ly?tu_ngay=20/10/2023").get_data(as_text=True)
+    assert "Hồ sơ hoạt động (0)" in page

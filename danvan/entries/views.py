@@ -9,12 +9,11 @@ from danvan import permissions, queries
 from danvan.entries import bp
 from danvan.entries.forms import ActionForm, EmptyForm, EntryForm
 from danvan.extensions import db
-from danvan.fields import parse_vn_date
 from danvan.models import Attachment, Blob, Campaign, Entry, Event, Unit
 from danvan.operations import Conflict, Invalid, OperationError
 from danvan.operations import entries as ops
 from danvan.uploads import ACCEPT_ATTR
-from danvan.web import commit_and_notify, flash_error, require
+from danvan.web import commit_and_notify, entry_filters_from, flash_error, require
 from danvan.workflow import ENTRY_STATE_LABELS, EntryAction, EntryState
 
 
@@ -43,27 +42,9 @@ def index():
     campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
     campaign_id = request.args.get("ke_hoach", type=int) or (campaigns[0].id if campaigns else None)
     campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
-    filters = {
-        "unit_id": request.args.get("don_vi", type=int),
-        "content_item_id": request.args.get("noi_dung", type=int),
-        "state": request.args.get("trang_thai") or None,
-        "text": request.args.get("q", "").strip(),
-    }
-    if filters["state"] not in {s.value for s in EntryState}:
-        filters["state"] = None
-    dates = {}
-    for key in ("tu_ngay", "den_ngay"):
-        try:
-            dates[key] = parse_vn_date(request.args.get(key))
-        except ValueError:
-            dates[key] = None
-            flash("Ngày lọc không hợp lệ, hãy nhập theo dạng dd/mm/yyyy.", "warning")
+    filters = entry_filters_from(request.args)
     entries = queries.search_entries(
-        campaign_id=campaign.id if campaign else None,
-        date_from=dates["tu_ngay"],
-        date_to=dates["den_ngay"],
-        visible_to=current_user,
-        **filters,
+        campaign_id=campaign.id if campaign else None, visible_to=current_user, **filters
     )
     units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
     return render_template(
@@ -72,6 +53,7 @@ def index():
         campaigns=campaigns,
         campaign=campaign,
         units=units,
+        content_items=campaign.content_items if campaign else [],
         filters=filters,
         args=request.args,
         states=list(EntryState),

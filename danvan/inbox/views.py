@@ -6,16 +6,20 @@ from danvan import permissions, queries
 from danvan.entries.forms import ActionForm, BulkActionForm
 from danvan.extensions import db
 from danvan.inbox import bp
-from danvan.models import Delegation, Entry
+from danvan.models import Campaign, Delegation, Entry, Unit
 from danvan.operations import entries as ops
-from danvan.web import commit_and_notify
-from danvan.workflow import EntryAction
+from danvan.web import commit_and_notify, entry_filters_from
+from danvan.workflow import ENTRY_STATE_LABELS, EntryAction
 
 
 @bp.route("/viec-can-xu-ly")
 @login_required
 def index():
-    entries = queries.entry_inbox(current_user)
+    campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
+    campaign_id = request.args.get("ke_hoach", type=int)
+    campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
+    filters = entry_filters_from(request.args)
+    entries = queries.entry_inbox(current_user, campaign_id=campaign_id, **filters)
     delegations = Delegation.active_for(current_user)
     transitions = {
         e.id: permissions.available_transitions(current_user, e, delegations) for e in entries
@@ -23,6 +27,7 @@ def index():
     bulk_ids = {
         e.id for e in entries if any(t.action == EntryAction.APPROVE for t in transitions[e.id])
     }
+    shown = campaign or (campaigns[0] if campaigns else None)  # whose content items to offer
     return render_template(
         "inbox/index.html",
         entries=entries,
@@ -31,6 +36,15 @@ def index():
         reports=queries.report_inbox(current_user),
         bulk_form=BulkActionForm(),
         action_form=ActionForm(),
+        campaigns=campaigns,
+        campaign=campaign,
+        allow_all_campaigns=True,
+        filters=filters,
+        args=request.args,
+        units=list(db.session.scalars(select(Unit).order_by(Unit.position))),
+        content_items=shown.content_items if shown else [],
+        states=[],
+        state_labels=ENTRY_STATE_LABELS,
     )
 
 

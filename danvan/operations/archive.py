@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from danvan.documents import signing
 from danvan.extensions import db
 from danvan.models import ArchivedDocument, Blob
-from danvan.text import fold
+from danvan.text import fold, like_contains
 from danvan.uploads import detect_kind
 
 
@@ -49,8 +49,7 @@ def search_archive(text: str | None = None, year: int | None = None) -> list[Arc
     if year:
         stmt = stmt.where(ArchivedDocument.year == year)
     for word in fold(text).split():
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = like_contains(word)
         stmt = stmt.where(
             or_(
                 ArchivedDocument.subject_folded.like(pattern, escape="\\"),
