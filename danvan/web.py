@@ -93,6 +93,12 @@ def entry_filters_from(args) -> dict:
     return filters
 
 
+def form_version(form) -> int | None:
+    """The object version a form was rendered with (optimistic locking), if any."""
+    raw = (form.version.data or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
 def commit_and_notify() -> None:
     """Commit the request's single unit of work, then send the queued e-mails."""
     db.session.commit()

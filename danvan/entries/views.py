@@ -13,7 +13,7 @@ from danvan.models import Attachment, Blob, Campaign, Entry, Event, Unit
 from danvan.operations import Conflict, Invalid, OperationError
 from danvan.operations import entries as ops
 from danvan.uploads import ACCEPT_ATTR
-from danvan.web import commit_and_notify, entry_filters_from, flash_error, require
+from danvan.web import commit_and_notify, entry_filters_from, flash_error, form_version, require
 from danvan.workflow import ENTRY_STATE_LABELS, EntryAction, EntryState
 
 
@@ -23,11 +23,6 @@ def load_entry(entry_id: int) -> Entry:
     if entry is None or not permissions.can_view_entry(current_user, entry):
         abort(404)
     return entry
-
-
-def _version(form) -> int | None:
-    raw = (form.version.data or "").strip()
-    return int(raw) if raw.isdigit() else None
 
 
 def _apply_errors(form: EntryForm, error: Invalid) -> None:
@@ -130,7 +125,7 @@ def edit(entry_id: int):
                 entry,
                 actor=current_user,
                 fields=form.entry_fields(),
-                expected_version=_version(form),
+                expected_version=form_version(form),
                 confirm_outside=form.confirm_outside.data,
             )
             if "gui_duyet" in request.form:
@@ -198,7 +193,7 @@ def act(entry_id: int, action: str):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    version = _version(form)
+    version = form_version(form)
     try:
         ops.act(
             entry,

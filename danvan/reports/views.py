@@ -15,7 +15,7 @@ from danvan.operations import entries as entry_ops
 from danvan.operations import reports as ops
 from danvan.reports import bp
 from danvan.reports.forms import NarrativeForm, ReportActionForm
-from danvan.web import commit_and_notify, flash_error
+from danvan.web import commit_and_notify, flash_error, form_version
 from danvan.workflow import EntryAction, ReportAction, ReportState
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -29,11 +29,6 @@ def load_report(report_id: int) -> Report:
     if report is None or not permissions.can_view_report(current_user, report):
         abort(404)
     return report
-
-
-def _version(form) -> int | None:
-    raw = (form.version.data or "").strip()
-    return int(raw) if raw.isdigit() else None
 
 
 def _signers() -> list[User]:
@@ -109,7 +104,7 @@ def save_texts(report_id: int):
     texts = {name: form[name].data or "" for name in ops.NARRATIVE_FIELDS}
     try:
         ops.update_report_texts(
-            report, actor=current_user, texts=texts, expected_version=_version(form)
+            report, actor=current_user, texts=texts, expected_version=form_version(form)
         )
     except Conflict as error:
         flash_error(error)
@@ -133,7 +128,7 @@ def act(report_id: int, action: str):
     form = ReportActionForm()
     if not form.validate_on_submit():
         abort(400)
-    version = _version(form)
+    version = form_version(form)
     try:
         if action_enum == ReportAction.COMPILE:
             ops.compile_report(report.campaign, actor=current_user)
@@ -184,7 +179,7 @@ def send_back_entry(report_id: int, entry_id: int):
             EntryAction.SEND_BACK,
             actor=current_user,
             comment=form.comment.data,
-            expected_version=_version(form),
+            expected_version=form_version(form),
         )
         ops.refresh_after_send_back(report, actor=current_user, entry=entry)
     except (ops.Invalid, Conflict) as error:
