@@ -13,7 +13,6 @@ from danvan.text import fold, like_contains
 from danvan.workflow import (
     EntryState,
     Party,
-    ReportState,
     report_states_waiting_for,
     states_waiting_for,
 )
@@ -76,16 +75,19 @@ def report_inbox(user: User) -> list[Report]:
     condition = report_inbox_filter(user)
     if condition is None:
         return []
-    # A draft only waits for the office chief once it has been compiled.
-    stmt = select(Report).where(condition).order_by(Report.id)
-    reports = list(db.session.scalars(stmt))
-    return [r for r in reports if r.state != ReportState.DRAFT or r.compiled_at is not None]
+    return list(db.session.scalars(select(Report).where(condition).order_by(Report.id)))
 
 
 def todo_count(user: User) -> int:
     """The "Việc cần xử lý" number in the header."""
     entries = db.session.scalar(select(func.count(Entry.id)).where(entry_inbox_filter(user)))
-    return int(entries or 0) + len(report_inbox(user))
+    condition = report_inbox_filter(user)
+    reports = (
+        db.session.scalar(select(func.count(Report.id)).where(condition))
+        if condition is not None
+        else 0
+    )
+    return int(entries or 0) + int(reports or 0)
 
 
 def apply_entry_filters(

@@ -16,33 +16,22 @@ from danvan.workflow import (
     ENTRY_STATE_LABELS,
     REPORT_STATE_COLORS,
     REPORT_STATE_LABELS,
+    EntryAction,
     EntryState,
+    ReportAction,
     ReportState,
 )
 
+# History labels: the workflow's own action labels plus the in-place events.
 ACTION_LABELS = {
     "create": "Tạo hồ sơ",
     "edit": "Chỉnh sửa",
     "attach": "Thêm minh chứng",
     "detach": "Xóa minh chứng",
-    "submit": "Gửi duyệt",
-    "withdraw": "Rút lại",
-    "approve": "Duyệt",
-    "return": "Trả lại",
-    "resubmit": "Gửi duyệt lại",
-    "send_back": "Trả về Văn phòng",
-    "sign": "Ký duyệt",
-    "compile": "Tổng hợp báo cáo",
-    "issue": "Phát hành",
+    **{action.value: action.label for action in EntryAction},
 }
-
-
 REPORT_EVENT_LABELS = {
-    "compile": "Tổng hợp báo cáo",
-    "submit": "Trình ký",
-    "return": "Trả lại",
-    "sign": "Ký duyệt",
-    "issue": "Phát hành",
+    **{action.value: action.label for action in ReportAction},
     "send_back": "Trả hồ sơ về Văn phòng",
 }
 

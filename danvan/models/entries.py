@@ -45,7 +45,7 @@ class Blob(db.Model):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    data: Mapped[bytes] = mapped_column(LargeBinary().with_variant(LargeBinary(), "postgresql"))
+    data: Mapped[bytes] = mapped_column(LargeBinary())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -181,18 +181,24 @@ def update_entry(
     entry.updated_at = utcnow()
     # While returned, the resubmission records the diff since the return: no twin here.
     if changes and entry.state not in (EntryState.DRAFT, EntryState.RETURNED):
-        db.session.add(
-            Event(
-                entry_id=entry.id,
-                actor=actor,
-                action="edit",
-                from_state=entry.state,
-                to_state=entry.state,
-                changes=changes,
-            )
-        )
+        _log_in_place(entry, actor, "edit", changes=changes)
     flush_or_conflict()
     return entry
+
+
+def _log_in_place(entry: Entry, actor: User, action: str, *, comment=None, changes=None) -> None:
+    """History row for a change that leaves the entry's state as it is (edit, files)."""
+    db.session.add(
+        Event(
+            entry_id=entry.id,
+            actor=actor,
+            action=action,
+            from_state=entry.state,
+            to_state=entry.state,
+            comment=comment,
+            changes=changes,
+        )
+    )
 
 
 def _last_return_snapshot(entry: Entry) -> dict | None:
@@ -348,36 +354,18 @@ def add_attachment(
     )
     db.session.add(attachment)
     if entry.state != EntryState.DRAFT:
-        db.session.add(
-            Event(
-                entry_id=entry.id,
-                actor=actor,
-                action="attach",
-                from_state=entry.state,
-                to_state=entry.state,
-                comment=kind.safe_name,
-            )
-        )
+        _log_in_place(entry, actor, "attach", comment=kind.safe_name)
     db.session.flush()
     return attachment
 
 
 def remove_attachment(attachment: Attachment, *, actor: User) -> None:
-    """Remove an evidence file from an editable entry (the blob stays if shared)."""
+    """Remove an evidence file from an editable entry (stored blobs are never deleted)."""
     entry = attachment.entry
     decision = can_edit_entry(actor, entry)
     if not decision:
         raise NotAllowed(decision.reason)
     if entry.state != EntryState.DRAFT:
-        db.session.add(
-            Event(
-                entry_id=entry.id,
-                actor=actor,
-                action="detach",
-                from_state=entry.state,
-                to_state=entry.state,
-                comment=attachment.filename,
-            )
-        )
+        _log_in_place(entry, actor, "detach", comment=attachment.filename)
     db.session.delete(attachment)
     db.session.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -410,11 +410,3 @@ def issue_report(
     )
     flush_or_conflict()
     return archived
-
-
-def reports_signed_count(agency_id: int, year: int) -> int:
-    """How many numbers the agency has used in a year."""
-    stmt = select(func.max(NumberSequence.last_number)).where(
-        NumberSequence.agency_id == agency_id, NumberSequence.year == year
-    )
-    return int(db.session.scalar(stmt) or 0)
