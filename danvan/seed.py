@@ -384,7 +384,13 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
             + "\nSở đã đăng 12 tin, bài trên Website và treo 05 băng rôn tuyên truyền tại trụ sở."
         },
     )
-    report_ops.submit_report(report, actor=chief, signer=director, expected_version=report.version)
+    report_ops.submit_report(
+        report,
+        actor=chief,
+        signer=director,
+        expected_version=report.version,
+        now=datetime(2023, 11, 2, 9, 0, tzinfo=UTC),
+    )
     make_pdf = pdfmod.libreoffice_available()
     report_ops.sign_report(
         report,

@@ -138,6 +138,13 @@ def test_seed_demo_runs_through_real_operations(app, tmp_path):
     assert archived.number_symbol == "01/BC-SXD" and archived.signer_name == "Nguyễn Quang Huy"
     roots = keys.trust_roots({}, str(tmp_path))
     assert [c.ok for c in check_archive(roots)] == [True]
+    from danvan.models import Event
+
+    years = {
+        e.action: e.created_at.year
+        for e in db.session.query(Event).filter_by(report_id=objects["report"].id)
+    }
+    assert years == {"compile": 2023, "submit": 2023, "sign": 2023, "issue": 2023}
     assert EntryAction.SUBMIT.label == "Gửi duyệt"
 
 
