@@ -186,25 +186,17 @@ def test_cli_export_and_verify_archive(dept, app, issued, tmp_path, backend):
     assert (tmp_path / "01-BC-SXD.docx.p7s").exists()
     result = runner.invoke(args=["danvan", "verify-archive"])
     assert result.exit_code == 0 and "OK     01/BC-SXD (2023)" in result.output
-    # Tamper with the stored .docx behind the application's back (triggers lifted by hand).
-    from sqlalchemy import text
+    # Tamper with the stored .docx behind the application's back, as the database owner.
+    from tests.test_verification import owner_edit
 
-    with db.engine.begin() as conn:
-        if backend[0] == "postgresql":
-            conn.execute(text("ALTER TABLE blob DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER blob_no_update"))
-        conn.execute(
-            text("UPDATE blob SET data = :d WHERE sha256 = :s"),
-            {"d": b"sua doi", "s": issued.final_docx_sha256},
-        )
-    db.session.expire_all()
-    try:
-        result = runner.invoke(args=["danvan", "verify-archive"])
-    finally:
-        if backend[0] == "postgresql":  # the PostgreSQL database outlives this test
-            with db.engine.begin() as conn:
-                conn.execute(text("ALTER TABLE blob ENABLE TRIGGER USER"))
+    owner_edit(
+        app,
+        backend,
+        "blob",
+        "UPDATE blob SET data = :d WHERE sha256 = :s",
+        {"d": b"sua doi", "s": issued.final_docx_sha256},
+    )
+    result = runner.invoke(args=["danvan", "verify-archive"])
     assert result.exit_code == 1 and "LỖI" in result.output and "SHA-256" in result.output
     result = runner.invoke(
         args=["danvan", "export", "--number", "99/BC-SXD", "--year", "2023", "--out", str(tmp_path)]

@@ -12,7 +12,7 @@ from danvan.models import Entry, Event
 from danvan.operations import entries as ops
 from danvan.workflow import EntryAction, EntryState
 
-PUBLIC = {"static", "auth.login"}
+PUBLIC = {"static", "auth.login", "archive.verify"}  # recipients verify without an account
 
 
 def all_routes(app):

@@ -37,7 +37,7 @@ from pyhanko_certvalidator import ValidationContext
 from . import images
 from . import pdf as pdfmod
 from .pdf import embedded_files, extract_embedded_file
-from .pki import cert_common_name, to_asn1_cert
+from .pki import cert_common_name, cert_fingerprint, to_asn1_cert
 
 __all__ = [
     "CmsResult",
@@ -47,6 +47,7 @@ __all__ = [
     "extract_embedded_file",
     "sign_by_agency",
     "sign_by_signer",
+    "signed_revisions",
     "validate_pdf",
     "verify_cms_detached",
     "vn_time",
@@ -56,6 +57,7 @@ VN_TZ = timezone(timedelta(hours=7))
 SEAL_SIZE_PT = images.SEAL_DIAMETER_MM / 25.4 * 72
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _EARLIER_OK_LEVELS = {"NONE", "LTA_UPDATES", "FORM_FILLING"}
+CMS_FIELD = "p7s"  # the field name a detached .p7s signature is reported under
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class SignatureResult:
     summary: str
     ok: bool
     message: str = ""
+    cert_sha256: str | None = None  # SHA-256 of the signing certificate (DER)
 
     @classmethod
     def failed(cls, field_name: str, message: str) -> SignatureResult:
@@ -80,6 +83,10 @@ class SignatureResult:
         unknown = {"coverage": "UNKNOWN", "modification_level": "UNKNOWN", "summary": "ERROR"}
         flags = {"intact": False, "valid": False, "trusted": False, "ok": False}
         return cls(field_name, None, None, message=message, **unknown, **flags)
+
+    def as_dict(self) -> dict:
+        """Plain data for JSON: field, signer, ISO signing time, flags, coverage, message."""
+        return _signature_dict(self, self.intact and self.valid)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,43 @@ class CmsResult:
     signer_cn: str | None
     signing_time: datetime | None
     message: str
+    cert_sha256: str | None = None  # SHA-256 of the signing certificate (DER)
+
+    field_name = CMS_FIELD
+
+    @property
+    def ok(self) -> bool:
+        """Intact and trusted: all a detached signature can say."""
+        return self.valid and self.trusted
+
+    @property
+    def coverage(self) -> str:
+        """A detached signature covers the whole file it was checked against, or nothing."""
+        return "ENTIRE_FILE" if self.valid else "UNKNOWN"
+
+    @property
+    def modification_level(self) -> str:
+        """NONE when intact (a detached signature cannot be extended), else UNKNOWN."""
+        return "NONE" if self.valid else "UNKNOWN"
+
+    def as_dict(self) -> dict:
+        """Plain data for JSON, with the same keys as a PDF signature's."""
+        return _signature_dict(self, self.valid)
+
+
+def _signature_dict(result: SignatureResult | CmsResult, intact: bool) -> dict:
+    when = result.signing_time
+    return {
+        "field": result.field_name,
+        "signer": result.signer_cn,
+        "signing_time": vn_time(when).isoformat() if when is not None else None,
+        "intact": bool(intact),
+        "trusted": bool(result.trusted),
+        "coverage": result.coverage,
+        "modification_level": result.modification_level,
+        "ok": bool(result.ok),
+        "message": result.message,
+    }
 
 
 class _TimedPdfSigner(signers.PdfSigner):
@@ -330,7 +374,7 @@ def _message(intact: bool, valid: bool, trusted: bool, acceptable: bool, mod: st
         return "Chữ ký đúng nhưng chứng thư số không thuộc tổ chức chứng thực được tin cậy."
     if not acceptable:
         if mod == "NONE":
-            return "Chữ ký hợp lệ nhưng không bao trùm toàn bộ tệp."
+            return "Chữ ký không bao trùm toàn bộ tệp: có dữ liệu được thêm vào sau khi ký."
         return "Văn bản đã bị sửa đổi sau khi ký (không chỉ thêm chữ ký khác)."
     return "Chữ ký hợp lệ, chứng thư tin cậy, văn bản không bị sửa đổi trái phép sau khi ký."
 
@@ -352,7 +396,8 @@ def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
             )
             continue
         coverage = st.coverage.name if st.coverage is not None else "UNKNOWN"
-        mod = st.modification_level.name if st.modification_level is not None else "NONE"
+        # None: pyHanko could not analyse the changes after the signature, never "no changes".
+        mod = st.modification_level.name if st.modification_level is not None else "UNKNOWN"
         if last:
             acceptable = coverage == "ENTIRE_FILE" and mod == "NONE"
         else:
@@ -374,6 +419,7 @@ def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
                 summary=st.summary(),
                 ok=ok,
                 message=_message(st.intact, st.valid, st.trusted, acceptable, mod),
+                cert_sha256=cert_fingerprint(st.signing_cert) if st.signing_cert else None,
             )
         )
     for name in broken:
@@ -395,6 +441,17 @@ def _collect_signatures(pdf: bytes) -> tuple[list[EmbeddedPdfSignature], list[st
         except Exception:  # damaged /Contents, unreadable CMS, missing /ByteRange, ...
             broken.append(fq_name)
     return sorted(good, key=lambda emb: emb.signed_revision), broken
+
+
+def signed_revisions(pdf: bytes) -> list[bytes]:
+    """The file as each readable signature signed it (its byte range's end), in signing order."""
+    sigs, _ = _collect_signatures(pdf)
+    out = []
+    for emb in sigs:
+        byte_range = [int(v) for v in emb.byte_range]
+        standard = len(byte_range) == 4 and byte_range[0] == 0
+        out.append(pdf[: byte_range[2] + byte_range[3]] if standard else b"")
+    return out
 
 
 def cms_sign_detached(
@@ -440,4 +497,5 @@ def verify_cms_detached(data: bytes, p7s: bytes, trust_roots: list) -> CmsResult
     else:
         msg = "Chữ ký .p7s hợp lệ và chứng thư số được tin cậy."
     cn = cert_common_name(st.signing_cert) if st.signing_cert else None
-    return CmsResult(valid, trusted, cn, st.signer_reported_dt, msg)
+    fp = cert_fingerprint(st.signing_cert) if st.signing_cert else None
+    return CmsResult(valid, trusted, cn, st.signer_reported_dt, msg, cert_sha256=fp)

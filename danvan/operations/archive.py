@@ -1,46 +1,21 @@
-"""The archive: find issued documents, verify files against it, re-check every signature."""
+"""The archive: find issued documents, and re-check every archived file and record."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
 from danvan.documents import signing
 from danvan.extensions import db
-from danvan.models import ArchivedDocument, Blob
+from danvan.models import ArchivedDocument, Blob, RegisterEntry, Report
 from danvan.text import fold, like_contains
-from danvan.uploads import detect_kind
+from danvan.verification import Verdict, verify_document
 
+__all__ = ["ArchiveCheck", "Verdict", "check_archive", "search_archive", "verify_upload"]
 
-@dataclass
-class Verification:
-    """What the verification page tells the user about an uploaded file."""
-
-    kind: str  # "pdf", "docx", or "" when neither
-    sha256: str
-    document: ArchivedDocument | None = None
-    matched_as: str = ""  # "pdf", "docx", "embedded docx"
-    signatures: list = field(default_factory=list)  # SignatureResult / CmsResult
-    messages: list[str] = field(default_factory=list)
-
-    @property
-    def all_signatures_ok(self) -> bool:
-        if not self.signatures:
-            return False
-        return all(
-            getattr(s, "ok", None) or (getattr(s, "valid", False) and s.trusted)
-            for s in self.signatures
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.document is not None and self.all_signatures_ok
-
-
-def _by_sha(column, sha: str) -> ArchivedDocument | None:
-    return db.session.scalar(select(ArchivedDocument).where(column == sha))
+verify_upload = verify_document  # the name the views and older tests used
 
 
 def search_archive(text: str | None = None, year: int | None = None) -> list[ArchivedDocument]:
@@ -59,95 +34,111 @@ def search_archive(text: str | None = None, year: int | None = None) -> list[Arc
     return list(db.session.scalars(stmt))
 
 
-def verify_upload(data: bytes, trust_roots: list, p7s: bytes | None = None) -> Verification:
-    """Is this one of our issued documents, and are its signatures intact and trusted?"""
-    sha = hashlib.sha256(data).hexdigest()
-    kind = detect_kind(data) or ""
-    result = Verification(kind=kind if kind in ("pdf", "docx") else "", sha256=sha)
-    if result.kind == "pdf":
-        result.document = _by_sha(ArchivedDocument.pdf_sha256, sha)
-        result.matched_as = "pdf" if result.document else ""
-        try:
-            result.signatures = signing.validate_pdf(data, trust_roots)
-        except ValueError:
-            result.messages.append("Tệp PDF bị hỏng, không đọc được chữ ký.")
-        if result.document is None:
-            try:
-                embedded = signing.extract_embedded_file(data)
-            except ValueError:
-                embedded = None
-            if embedded is not None:
-                doc = _by_sha(ArchivedDocument.docx_sha256, hashlib.sha256(embedded).hexdigest())
-                if doc is not None:
-                    result.document, result.matched_as = doc, "embedded docx"
-                    result.messages.append(
-                        "Bản .docx gốc đính kèm trong PDF khớp với văn bản lưu trữ, nhưng "
-                        "bản PDF này khác bản đã phát hành."
-                    )
-        if not result.signatures:
-            result.messages.append("Tệp PDF không có chữ ký số.")
-    elif result.kind == "docx":
-        result.document = _by_sha(ArchivedDocument.docx_sha256, sha)
-        result.matched_as = "docx" if result.document else ""
-        if p7s is None and result.document is not None:
-            p7s = db.session.get(Blob, result.document.p7s_sha256).data
-            result.messages.append("Đã dùng chữ ký .p7s lưu trong hệ thống để kiểm tra.")
-        if p7s is not None:
-            result.signatures = [signing.verify_cms_detached(data, p7s, trust_roots)]
-        else:
-            result.messages.append("Tệp .docx không khớp văn bản nào và không kèm tệp .p7s.")
-    else:
-        result.messages.append("Chỉ kiểm tra được tệp PDF hoặc .docx (kèm .p7s nếu có).")
-    if result.kind and result.document is None and result.matched_as == "":
-        result.messages.insert(0, "Tệp này không khớp với văn bản nào Sở đã phát hành.")
-    return result
-
-
 @dataclass(frozen=True)
 class ArchiveCheck:
+    """The outcome of re-checking one archived document."""
+
     document: ArchivedDocument
-    ok: bool
     problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+    @property
+    def label(self) -> str:
+        """How ``verify-archive`` names the document: 01/BC-SXD (2023)."""
+        return f"{self.document.number_symbol} ({self.document.year})"
 
 
 def check_archive(trust_roots: list) -> list[ArchiveCheck]:
-    """Recompute every archived file's SHA-256 and validate every signature."""
+    """Re-check every archived document: its files, its verdict, its report and register row."""
     out = []
     for doc in db.session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)):
-        problems = []
-        blobs = {"docx": doc.docx_sha256, "p7s": doc.p7s_sha256, "pdf": doc.pdf_sha256}
-        data = {}
-        for name, sha in blobs.items():
-            if sha is None:
-                continue
-            blob = db.session.get(Blob, sha)
-            if blob is None:
-                problems.append(f"thiếu tệp {name}")
-                continue
-            data[name] = blob.data
-            if hashlib.sha256(blob.data).hexdigest() != sha:
-                problems.append(f"SHA-256 của tệp {name} không khớp")
-        if "docx" in data and "p7s" in data:
-            cms = signing.verify_cms_detached(data["docx"], data["p7s"], trust_roots)
-            if not (cms.valid and cms.trusted):
-                problems.append(f".p7s: {cms.message}")
-        if "pdf" in data:
-            try:
-                results = signing.validate_pdf(data["pdf"], trust_roots)
-            except ValueError:
-                results = []
-                problems.append("PDF bị hỏng")
-            if len(results) < 2:
-                problems.append("PDF thiếu chữ ký (cần chữ ký người ký và của cơ quan)")
-            for r in results:
-                if not r.ok:
-                    problems.append(f"chữ ký {r.field_name}: {r.summary}")
-            try:
-                embedded = signing.extract_embedded_file(data["pdf"])
-            except ValueError:
-                embedded = None
-                problems.append("không đọc được .docx đính kèm trong PDF")
-            if embedded is not None and "docx" in data and embedded != data["docx"]:
-                problems.append(".docx đính kèm trong PDF khác bản lưu trữ")
-        out.append(ArchiveCheck(doc, not problems, tuple(problems)))
+        problems: list[str] = []
+        files = _stored_files(doc, problems)
+        problems += _verdict_problems(doc, files, trust_roots)
+        problems += _record_problems(doc, files)
+        out.append(ArchiveCheck(doc, tuple(problems)))
     return out
+
+
+def _stored_files(doc: ArchivedDocument, problems: list[str]) -> dict[str, bytes]:
+    """The archived files whose content still has the SHA-256 they are stored under."""
+    files = {}
+    for name, sha in (("docx", doc.docx_sha256), ("p7s", doc.p7s_sha256), ("pdf", doc.pdf_sha256)):
+        if sha is None:
+            continue
+        blob = db.session.get(Blob, sha)
+        if blob is None:
+            problems.append(f"thiếu tệp {name}")
+        elif hashlib.sha256(blob.data).hexdigest() != sha:
+            problems.append(f"SHA-256 của tệp {name} không khớp")
+        else:
+            files[name] = blob.data
+    return files
+
+
+def _verdict_problems(doc: ArchivedDocument, files: dict[str, bytes], roots: list) -> list[str]:
+    """The verification page's own verdict on the archived PDF and on the .docx with its .p7s."""
+    problems = []
+    checks = []
+    if "pdf" in files:
+        checks.append(("PDF", verify_document(files["pdf"], roots)))
+    if "docx" in files and "p7s" in files:
+        checks.append((".docx + .p7s", verify_document(files["docx"], roots, p7s=files["p7s"])))
+    for name, verdict in checks:
+        if not verdict.valid:
+            problems += [f"{name}: {reason}" for reason in verdict.reasons]
+        elif verdict.document.id != doc.id:
+            problems.append(f"{name}: tệp thuộc văn bản khác ({verdict.document.number_symbol})")
+    return problems
+
+
+def _record_problems(doc: ArchivedDocument, files: dict[str, bytes]) -> list[str]:
+    """Number ↔ report ↔ files ↔ register row: the archived row must agree with its report."""
+    report = db.session.get(Report, doc.report_id)
+    if report is None:
+        return ["không tìm thấy báo cáo gốc của văn bản"]
+    problems = []
+    if (doc.number_symbol, doc.year) != (report.number_symbol, report.number_year):
+        problems.append(
+            f"số, ký hiệu khác báo cáo gốc ({report.number_symbol}, năm {report.number_year})"
+        )
+    if doc.docx_sha256 != report.final_docx_sha256:
+        problems.append("tệp .docx lưu trữ khác bản .docx cuối cùng của báo cáo")
+    if doc.p7s_sha256 != report.p7s_sha256:
+        problems.append("tệp .p7s lưu trữ khác chữ ký .p7s của báo cáo")
+    if doc.signer_cert_sha256 != report.signer_cert_sha256:
+        problems.append("chứng thư số người ký khác chứng thư ghi ở báo cáo")
+    stmt = select(RegisterEntry).where(RegisterEntry.report_id == report.id)
+    rows = list(db.session.scalars(stmt))
+    if len(rows) != 1:
+        problems.append(f"sổ văn bản đi có {len(rows)} dòng cho báo cáo này (cần đúng 1)")
+    elif (rows[0].number_symbol, rows[0].year, rows[0].number) != (
+        doc.number_symbol,
+        doc.year,
+        report.number,
+    ):
+        problems.append(f"sổ văn bản đi ghi số khác ({rows[0].number_symbol}, năm {rows[0].year})")
+    if "pdf" in files:
+        problems += _pdf_record_problems(files["pdf"], files.get("docx"), report)
+    elif doc.pdf_sha256 is None and report.signed_pdf_sha256 is not None:
+        problems.append("thiếu tệp PDF dù báo cáo đã có bản PDF ký số")
+    return problems
+
+
+def _pdf_record_problems(pdf: bytes, docx: bytes | None, report: Report) -> list[str]:
+    problems = []
+    try:
+        embedded = list(signing.embedded_files(pdf).values())
+        revisions = signing.signed_revisions(pdf)
+    except ValueError:
+        return ["PDF bị hỏng, không đọc được tệp đính kèm và các lần ký"]
+    if docx is not None and embedded != [docx]:
+        problems.append("PDF không đính kèm đúng (và chỉ) bản .docx lưu trữ")
+    first = hashlib.sha256(revisions[0]).hexdigest() if revisions else None
+    if report.signed_pdf_sha256 is None or first != report.signed_pdf_sha256:
+        problems.append("lần ký đầu tiên trong PDF không phải bản PDF người ký đã ký của báo cáo")
+    return problems
