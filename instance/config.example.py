@@ -6,7 +6,19 @@ import os
 SECRET_KEY = os.environ.get("DANVAN_SECRET_KEY", "")
 
 # PostgreSQL for real deployments (several app servers share it); unset → SQLite in instance/.
-# SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://danvan:secret@db.example/danvan"
+# SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://danvan_app:secret@db.example/danvan"
+# Migrations connect as the tables' owner; the application's role above owns nothing (README,
+# "PostgreSQL roles"), so it cannot lift the append-only triggers.
+# MIGRATION_DATABASE_URL = "postgresql+psycopg://danvan_owner:secret@db.example/danvan"
+# DATABASE_APP_ROLE = "danvan_app"
+
+# Behind nginx (or another reverse proxy): how many proxies in front set X-Forwarded-For, so
+# that login throttling and rate limits see the real client address. 0 = not behind a proxy.
+PROXY_FIX_X_FOR = 0
+
+# Sessions: idle timeout, and the absolute limits after login (remember-me: 14 days).
+# SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+# PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
 
 # Demo mode: lists demo accounts on the login page and allows http cookies. Never in production.
 DEMO_MODE = False

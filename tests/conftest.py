@@ -35,6 +35,30 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests about one database's own features run only on it (deselected, not skipped)."""
+    kind = config.getoption("--db")
+    keep, drop = [], []
+    for item in items:
+        only = [m.args[0] for m in item.iter_markers("only_db")]
+        (drop if only and kind not in only else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Always say how many tests were skipped and why (a quiet skip hides untested code)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report)
+        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason, 0) + 1
+    terminalreporter.write_line(f"Bỏ qua {len(skipped)} phép thử (skipped: {len(skipped)}).")
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"  {count} × {reason}")
+
+
 def pytest_report_header(config):
     return f"danvan database backend: {config.getoption('--db')}"
 
@@ -55,11 +79,20 @@ def instance_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _migrate(url: str, instance_dir: str) -> None:
+APP_ROLE = "danvan_app"
+
+
+def _migrate(url: str, instance_dir: str, owner_url: str | None = None) -> None:
     from flask_migrate import upgrade
 
     app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "IGNORE_INSTANCE_CONFIG": True}
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "MIGRATION_DATABASE_URL": owner_url,
+            "DATABASE_APP_ROLE": APP_ROLE if owner_url else None,
+            "IGNORE_INSTANCE_CONFIG": True,
+        }
     )
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
@@ -68,29 +101,35 @@ def _migrate(url: str, instance_dir: str) -> None:
 
 @pytest.fixture(scope="session")
 def backend(request, instance_dir):
-    """(kind, url): a migrated template database for the run."""
+    """(kind, location, owner_url): a migrated template database for the run.
+
+    On PostgreSQL the application connects as ``danvan_app``, a role that owns no table (as in
+    production); migrations and the tests' clean-up run as the owner.
+    """
     kind = request.config.getoption("--db")
     if kind == "sqlite":
         path = os.path.join(instance_dir, "template.sqlite3")
         _migrate(f"sqlite:///{path}", instance_dir)
-        yield kind, path
+        yield kind, path, None
         return
-    url = os.environ.get("TEST_DATABASE_URL")
+    owner_url = os.environ.get("TEST_DATABASE_URL")
+    app_url = os.environ.get("TEST_DATABASE_APP_URL") or owner_url
     server = None
-    if not url:
+    if not owner_url:
         bindir = find_bindir()
         need(bindir is not None, "không tìm thấy PostgreSQL (initdb) trên máy")
         server = TempPostgres(bindir)
-        url = server.start()
-    _migrate(url, instance_dir)
-    yield kind, url
+        owner_url = server.start()
+        app_url = server.create_login_role(APP_ROLE)
+    _migrate(app_url, instance_dir, owner_url if app_url != owner_url else None)
+    yield kind, app_url, owner_url
     if server:
         server.stop()
 
 
 @pytest.fixture
 def db_url(backend, tmp_path):
-    kind, location = backend
+    kind, location, _ = backend
     if kind == "sqlite":
         path = tmp_path / "danvan.sqlite3"
         shutil.copy(location, path)
@@ -99,11 +138,19 @@ def db_url(backend, tmp_path):
 
 
 @pytest.fixture
-def app_config(db_url):
+def owner_url(backend, db_url):
+    """The tables' owner: the migration role on PostgreSQL, the file itself on SQLite."""
+    return backend[2] or db_url
+
+
+@pytest.fixture
+def app_config(db_url, backend):
     return {
         "TESTING": True,
         "IGNORE_INSTANCE_CONFIG": True,
         "SQLALCHEMY_DATABASE_URI": db_url,
+        "MIGRATION_DATABASE_URL": backend[2],
+        "DATABASE_APP_ROLE": APP_ROLE if backend[2] and backend[2] != db_url else None,
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "SESSION_COOKIE_SECURE": False,
@@ -131,9 +178,22 @@ def app(app_config, backend):
         yield app
         db.session.remove()
         if backend[0] == "postgresql":
+            from sqlalchemy import create_engine
+
             tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
+            owner = create_engine(backend[2])
+            with owner.begin() as conn:
                 conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                # The hash chains start again from their genesis.
+                conn.execute(
+                    text(
+                        "INSERT INTO chain_head (name, seq, last_hash) VALUES "
+                        "('event', 0, :g), ('register_entry', 0, :g), "
+                        "('archived_document', 0, :g)"
+                    ),
+                    {"g": "0" * 64},
+                )
+            owner.dispose()
         db.engine.dispose()
 
 

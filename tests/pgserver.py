@@ -54,6 +54,28 @@ class TempPostgres:
         )
         return f"postgresql+psycopg://danvan@/postgres?host={self.dir}&port={self.port}"
 
+    def create_login_role(self, role: str) -> str:
+        """Create a login role that owns nothing; return the URL the application uses."""
+        cmd = [
+            os.path.join(self.bindir, "psql"),
+            "-h",
+            self.dir,
+            "-p",
+            str(self.port),
+            "-U",
+            "danvan",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            f"CREATE ROLE {role} LOGIN",
+        ]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+        return f"postgresql+psycopg://{role}@/postgres?host={self.dir}&port={self.port}"
+
     def stop(self) -> None:
         try:
             self._run(

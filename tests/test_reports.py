@@ -9,7 +9,7 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from danvan import keys
 from danvan.documents import images, signing
@@ -281,7 +281,7 @@ def test_two_reports_signed_at_the_same_moment_get_distinct_numbers(dept, app, a
 
 
 @pytest.mark.libreoffice
-def test_full_chain_signed_pdf_issue_archive_verify(dept, app, tmp_path):
+def test_full_chain_signed_pdf_issue_archive_verify(dept, app, tmp_path, owner_url):
     need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     report = submitted(dept)
     svc = services_for(app, dept.director, dept.agency)
@@ -335,15 +335,21 @@ def test_full_chain_signed_pdf_issue_archive_verify(dept, app, tmp_path):
     assert all(c.ok for c in check_archive(roots))
 
     # Archived documents are immutable for every role, at the database level too.
-    for statement in (
-        "UPDATE archived_document SET subject='x'",
-        "DELETE FROM archived_document",
-        "UPDATE report SET section_proposals='x'",
-        "DELETE FROM register_entry",
-        "UPDATE blob SET data=''",
-    ):
-        with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
-            conn.execute(text(statement))
+    owner = create_engine(owner_url)  # the tables' owner hits the triggers, the app its role
+    for engine in (db.engine, owner):
+        for statement in (
+            "UPDATE archived_document SET subject='x'",
+            "DELETE FROM archived_document",
+            "UPDATE report SET section_proposals='x'",
+            "DELETE FROM register_entry",
+            "UPDATE blob SET data=''",
+        ):
+            with (
+                pytest.raises(Exception, match="append-only|permission denied"),
+                engine.begin() as conn,
+            ):
+                conn.execute(text(statement))
+    owner.dispose()
     assert db.session.query(ArchivedDocument).count() == 1
     assert db.session.get(Entry, ops.report_entries(report)[0].id).state == EntryState.SIGNED
 

@@ -14,7 +14,19 @@ fileConfig(config.config_file_name)
 logger = logging.getLogger("alembic.env")
 
 
+_OWNER_ENGINE = {}
+
+
 def get_engine():
+    # Migrations run as the tables' owner when MIGRATION_DATABASE_URL is set; the app's own
+    # role (DATABASE_URL) owns nothing and cannot alter tables or disable triggers.
+    owner_url = current_app.config.get("MIGRATION_DATABASE_URL")
+    if owner_url:
+        if owner_url not in _OWNER_ENGINE:
+            from sqlalchemy import create_engine
+
+            _OWNER_ENGINE[owner_url] = create_engine(owner_url)
+        return _OWNER_ENGINE[owner_url]
     return current_app.extensions["migrate"].db.engine
 
 
@@ -92,6 +104,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            app_role = current_app.config.get("DATABASE_APP_ROLE")
+            if app_role and connection.dialect.name == "postgresql":
+                from danvan.dbroles import grant_app_role
+
+                grant_app_role(connection, app_role)
 
 
 if context.is_offline_mode():

@@ -3,9 +3,16 @@
 from danvan.models.agency import Agency, Unit
 from danvan.models.campaigns import Campaign, ContentItem, Observance
 from danvan.models.entries import ENTRY_FIELDS, Attachment, Blob, Entry
-from danvan.models.events import Event, OutboxMessage
+from danvan.models.events import ChainHead, Event, OutboxMessage
 from danvan.models.reports import ArchivedDocument, NumberSequence, RegisterEntry, Report
-from danvan.models.users import Delegation, LoginAttempt, Role, User, UserRole
+from danvan.models.users import (
+    Delegation,
+    RateCounter,
+    Role,
+    User,
+    UserRole,
+    UserSession,
+)
 
 __all__ = [
     "ENTRY_FIELDS",
@@ -14,13 +21,14 @@ __all__ = [
     "Attachment",
     "Blob",
     "Campaign",
+    "ChainHead",
     "ContentItem",
     "Delegation",
     "Entry",
     "Event",
-    "LoginAttempt",
     "NumberSequence",
     "Observance",
+    "RateCounter",
     "OutboxMessage",
     "RegisterEntry",
     "Report",
@@ -28,4 +36,5 @@ __all__ = [
     "Unit",
     "User",
     "UserRole",
+    "UserSession",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from danvan.extensions import db
@@ -31,6 +31,8 @@ class Campaign(db.Model):
     recipients: Mapped[str] = mapped_column(Text, default="")  # Nơi nhận, one per line
     chain: Mapped[list] = mapped_column(JSON, default=lambda: list(DEFAULT_CHAIN))
     resume_policy: Mapped[str] = mapped_column(String(20), default="start")
+    # "Gửi duyệt" needs at least one evidence file when set.
+    evidence_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     agency = relationship("Agency", lazy="joined")
     content_items: Mapped[list[ContentItem]] = relationship(

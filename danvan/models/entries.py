@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -20,7 +21,7 @@ from danvan.models.base import UTCDateTime
 from danvan.text import fold, utcnow
 from danvan.workflow import EntryState
 
-# Fields an author fills in; used for diffs and for the form.
+# Fields an author fills in; their labels are the form's, the history's and the report's.
 ENTRY_FIELDS: dict[str, str] = {
     "content_item_id": "Nội dung",
     "title": "Tên hoạt động",
@@ -34,9 +35,9 @@ ENTRY_FIELDS: dict[str, str] = {
     "amount_vnd": "Kinh phí, quà (đồng)",
     "gifts": "Quà tặng, hiện vật",
     "result": "Kết quả",
-    "model_name": "Tên mô hình Dân vận khéo",
+    "model_name": "Tên mô hình “Dân vận khéo”",
     "model_field": "Lĩnh vực mô hình",
-    "model_description": "Nội dung, cách thức, kết quả mô hình",
+    "model_description": "Thực trạng, nội dung, cách thức và kết quả của mô hình",
 }
 
 
@@ -90,6 +91,9 @@ class Entry(db.Model):
     returned_step: Mapped[str | None] = mapped_column(String(30))
     last_comment: Mapped[str | None] = mapped_column(Text)
     approvals_since_submit: Mapped[int] = mapped_column(default=0)
+    # Who approved at which step (state → user ids, the delegate and whom they acted for),
+    # never cleared: separation of duties keeps them from acting at another step.
+    approvals: Mapped[dict] = mapped_column(JSON, default=dict)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(default=1)

@@ -1,7 +1,9 @@
 """History (Lịch sử xử lý) and the notification outbox.
 
-Event rows are append-only: no route updates or deletes them, and database triggers (see the
-migration) refuse UPDATE and DELETE for every role, including the application's own.
+Event rows are append-only: no route updates or deletes them, database triggers (see the
+migrations) refuse UPDATE, DELETE and REPLACE, the application's database role may only
+insert, and every row is sealed into a hash chain (danvan/ledger.py) so that even the
+database owner's edits are detected by ``verify-archive``.
 """
 
 from __future__ import annotations
@@ -29,9 +31,21 @@ class Event(db.Model):
     changes: Mapped[list | None] = mapped_column(JSON)  # [{"field", "label", "old", "new"}]
     snapshot: Mapped[dict | None] = mapped_column(JSON)  # fields at a return, for later diffs
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Hash chain (danvan/ledger.py): position, previous row's hash, this row's hash.
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
     actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
     acting_for = relationship("User", foreign_keys=[acting_for_id], lazy="joined")
+
+
+class ChainHead(db.Model):
+    """The last sealed row of one hash chain; its row lock serialises appends to the chain."""
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class OutboxMessage(db.Model):

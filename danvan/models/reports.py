@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from danvan.extensions import db
@@ -14,6 +14,16 @@ from danvan.workflow import ReportState
 
 
 class Report(db.Model):
+    # At most one open (draft or submitted) report per campaign, even under parallel compiles.
+    __table_args__ = (
+        Index(
+            "uq_report_open_per_campaign",
+            "campaign_id",
+            unique=True,
+            sqlite_where=text("state IN ('draft', 'submitted')"),
+            postgresql_where=text("state IN ('draft', 'submitted')"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     state: Mapped[str] = mapped_column(String(20), default=ReportState.DRAFT, index=True)
@@ -84,6 +94,10 @@ class RegisterEntry(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")  # 10
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Hash chain (danvan/ledger.py): position, previous row's hash, this row's hash.
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
 class ArchivedDocument(db.Model):
@@ -107,3 +121,7 @@ class ArchivedDocument(db.Model):
     signer_cert_sha256: Mapped[str | None] = mapped_column(String(64))
     agency_cert_sha256: Mapped[str | None] = mapped_column(String(64))
     archive_line: Mapped[str] = mapped_column(String(60), default="VT, VP")
+    # Hash chain (danvan/ledger.py): position, previous row's hash, this row's hash.
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))

@@ -51,7 +51,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password change: old sessions and remember-me cookies stop working.
+    # Bumped on every password change (sessions themselves live in UserSession rows).
     session_token: Mapped[str] = mapped_column(String(64), default="0")
     signature_blob: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -84,8 +84,12 @@ class User(UserMixin, db.Model):
         """Check a password against the stored hash."""
         return check_password_hash(self.password_hash, password)
 
+    # The token of the session this request runs in (danvan/auth/sessions.py); not stored.
+    login_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        """What the cookies carry: the user id and the session's random token."""
+        return f"{self.id}:{self.login_token or '-'}"
 
     @property
     def is_active(self) -> bool:
@@ -122,11 +126,28 @@ class Delegation(db.Model):
         return list(db.session.scalars(stmt))
 
 
-class LoginAttempt(db.Model):
-    """One login attempt; failures within a window throttle further attempts."""
+class UserSession(db.Model):
+    """One signed-in browser: the cookie holds a random token, the database only its hash.
+
+    Every request checks the row, so logout, a password change or a deactivation ends the
+    session on every app server at once, and a copied cookie dies with it.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), index=True)
-    remote_addr: Mapped[str] = mapped_column(String(64), index=True)
-    success: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RateCounter(db.Model):
+    """A fixed-window counter (login throttling, verification page), updated atomically."""
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(default=0)
