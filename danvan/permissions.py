@@ -8,20 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from danvan.models import Delegation, Entry, Report, Role, User
+from sqlalchemy import select
+
+from danvan.extensions import db
+from danvan.models import Delegation, Entry, Event, Report, Role, User
 from danvan.workflow import (
     EDITABLE_STATES,
     ENTRY_STATE_LABELS,
     ENTRY_TRANSITIONS,
+    EXCLUSION_MESSAGES,
     REPORT_STATE_LABELS,
     REPORT_TRANSITIONS,
     EntryAction,
     EntryState,
+    Exclusion,
     Party,
     ReportAction,
     ReportState,
     ReportTransition,
     Transition,
+    excluded_by,
     guard_allows,
     report_transition_for,
     transition_for,
@@ -84,9 +90,12 @@ def entry_parties(
 
 
 def entry_facts(entry: Entry, user: User) -> dict:
-    """Facts the workflow guards look at."""
+    """Facts the workflow guards and the separation-of-duties rules look at."""
     report = entry.report if entry.report_id else None
     return {
+        "author_id": entry.author_id,
+        "state": entry.state,
+        "approvals": entry.approvals or {},
         "approvals_since_submit": entry.approvals_since_submit,
         "in_submitted_report": report is not None
         and report.state == ReportState.SUBMITTED
@@ -94,14 +103,19 @@ def entry_facts(entry: Entry, user: User) -> dict:
     }
 
 
+PRIVATE_STATES = frozenset({EntryState.DRAFT, EntryState.WITHDRAWN})
+
+
 def can_view_entry(user: User, entry: Entry) -> bool:
-    """Overseers see every entry; unit members see their unit's (drafts only their own)."""
-    if user.has_role(*OVERSEER_ROLES):
-        return entry.state != EntryState.DRAFT or entry.author_id == user.id
+    """Drafts and withdrawn entries: the author only. Otherwise overseers see every entry,
+    unit members (and acting heads) their unit's."""
     if entry.author_id == user.id:
         return True
-    same_unit = user.unit_id == entry.unit_id or Party.UNIT_HEAD in entry_parties(user, entry)
-    return same_unit and entry.state not in (EntryState.DRAFT, EntryState.WITHDRAWN)
+    if entry.state_enum in PRIVATE_STATES:
+        return False
+    if user.has_role(*OVERSEER_ROLES):
+        return True
+    return user.unit_id == entry.unit_id or Party.UNIT_HEAD in entry_parties(user, entry)
 
 
 def can_edit_entry(user: User, entry: Entry) -> Decision:
@@ -112,6 +126,24 @@ def can_edit_entry(user: User, entry: Entry) -> Decision:
         return Decision(
             False,
             f"Không thể sửa hồ sơ ở trạng thái “{ENTRY_STATE_LABELS[entry.state_enum]}”.",
+        )
+    return Decision(True)
+
+
+# The author may still add evidence while the entry waits at the unit step: the head sees the
+# files (and a history row for each) before approving.
+EVIDENCE_STATES = EDITABLE_STATES | {EntryState.PENDING_UNIT}
+
+
+def can_add_evidence(user: User, entry: Entry) -> Decision:
+    """The author adds evidence while the entry is editable or waits at the unit step."""
+    if entry.author_id != user.id:
+        return Decision(False, "Chỉ người lập mới được thêm minh chứng cho hồ sơ này.")
+    if entry.state_enum not in EVIDENCE_STATES:
+        return Decision(
+            False,
+            "Không thể thêm minh chứng khi hồ sơ ở trạng thái "
+            f"“{ENTRY_STATE_LABELS[entry.state_enum]}”.",
         )
     return Decision(True)
 
@@ -138,8 +170,12 @@ def can_act(
             f"Bạn không có quyền thực hiện “{action.label}” với hồ sơ này "
             f"(hồ sơ đang ở trạng thái “{ENTRY_STATE_LABELS[state]}”).",
         )
-    if not guard_allows(transition, entry_facts(entry, user)):
+    facts = entry_facts(entry, user)
+    if not guard_allows(transition, facts):
         return Decision(False, GUARD_MESSAGES[transition.guard])
+    rule = excluded_by(transition.excludes, user.id, facts)
+    if rule is not None:
+        return Decision(False, EXCLUSION_MESSAGES[rule])
     return Decision(True, acting_for=parties[transition.party])
 
 
@@ -180,6 +216,27 @@ def can_view_report(user: User, report: Report) -> bool:
     return user.has_role(*OVERSEER_ROLES)
 
 
+def report_preparer_ids(report: Report) -> set[int]:
+    """Who compiled, edited or submitted the report (they may not sign it)."""
+    if report.id is None:
+        return set()
+    stmt = select(Event.actor_id).where(
+        Event.report_id == report.id,
+        Event.action.in_(
+            [ReportAction.COMPILE.value, ReportAction.EDIT.value, ReportAction.SUBMIT.value]
+        ),
+    )
+    return {uid for uid in db.session.scalars(stmt.distinct()) if uid is not None}
+
+
+def report_facts(report: Report, transition: ReportTransition) -> dict:
+    """Facts the report's separation-of-duties rules look at (queried only when needed)."""
+    facts: dict = {"signer_id": report.signed_by_id}
+    if Exclusion.REPORT_PREPARER in transition.excludes:
+        facts["preparer_ids"] = report_preparer_ids(report)
+    return facts
+
+
 def can_act_report(user: User, report: Report, action: ReportAction) -> Decision:
     """Whether the user may take ``action`` on the report now, per the workflow table."""
     state = report.state_enum
@@ -192,6 +249,9 @@ def can_act_report(user: User, report: Report, action: ReportAction) -> Decision
         )
     if transition.party not in report_parties(user, report):
         return Decision(False, f"Bạn không có quyền thực hiện “{action.label}” với báo cáo này.")
+    rule = excluded_by(transition.excludes, user.id, report_facts(report, transition))
+    if rule is not None:
+        return Decision(False, EXCLUSION_MESSAGES[rule])
     return Decision(True)
 
 

@@ -121,6 +121,30 @@ DEFAULT_CHAIN: tuple[str, ...] = ("unit_head", "office")
 STEP_BY_STATE = {step.state: step for step in STEPS.values()}
 
 
+class Exclusion(StrEnum):
+    """Separation of duties: who may never take a transition, whatever roles they hold."""
+
+    AUTHOR = "author"  # wrote the entry (acting for themselves or for a head)
+    OTHER_STEP_APPROVER = "other_step_approver"  # approved this entry at another step
+    REPORT_PREPARER = "report_preparer"  # compiled, edited or submitted the report
+    REPORT_SIGNER = "report_signer"  # signed the report
+
+
+EXCLUSION_MESSAGES = {
+    Exclusion.AUTHOR: "Bạn là người lập hồ sơ này nên không được duyệt hoặc trả lại nó "
+    "(nguyên tắc không tự duyệt việc của mình).",
+    Exclusion.OTHER_STEP_APPROVER: "Bạn đã duyệt hồ sơ này ở một bước khác; mỗi bước phải do "
+    "một người khác duyệt.",
+    Exclusion.REPORT_PREPARER: "Bạn đã tổng hợp, chỉnh sửa hoặc trình ký báo cáo này nên không "
+    "được ký duyệt nó; hãy trình người ký khác.",
+    Exclusion.REPORT_SIGNER: "Bạn đã ký báo cáo này nên không được tự phát hành nó; việc phát "
+    "hành do Văn thư khác thực hiện.",
+}
+
+# Every approval step (approve or return an entry) excludes these people.
+STEP_EXCLUSIONS = (Exclusion.AUTHOR, Exclusion.OTHER_STEP_APPROVER)
+
+
 @dataclass(frozen=True)
 class Transition:
     action: EntryAction
@@ -130,6 +154,7 @@ class Transition:
     comment_required: bool = False
     guard: str | None = None  # name of a condition the entry must satisfy (see ``GUARDS``)
     style: str = "primary"  # button colour
+    excludes: tuple[Exclusion, ...] = ()  # separation of duties (see ``Exclusion``)
 
 
 _S, _A, _P, _T = EntryState, EntryAction, Party, Target
@@ -154,7 +179,14 @@ ENTRY_TRANSITIONS: tuple[Transition, ...] = (
         guard="not_yet_approved",
         style="outline-secondary",
     ),
-    Transition(_A.APPROVE, _S.PENDING_UNIT, _T.NEXT_STEP, _P.UNIT_HEAD, style="success"),
+    Transition(
+        _A.APPROVE,
+        _S.PENDING_UNIT,
+        _T.NEXT_STEP,
+        _P.UNIT_HEAD,
+        style="success",
+        excludes=STEP_EXCLUSIONS,
+    ),
     Transition(
         _A.RETURN,
         _S.PENDING_UNIT,
@@ -162,8 +194,16 @@ ENTRY_TRANSITIONS: tuple[Transition, ...] = (
         _P.UNIT_HEAD,
         comment_required=True,
         style="outline-danger",
+        excludes=STEP_EXCLUSIONS,
     ),
-    Transition(_A.APPROVE, _S.PENDING_OFFICE, _T.NEXT_STEP, _P.OFFICE, style="success"),
+    Transition(
+        _A.APPROVE,
+        _S.PENDING_OFFICE,
+        _T.NEXT_STEP,
+        _P.OFFICE,
+        style="success",
+        excludes=STEP_EXCLUSIONS,
+    ),
     Transition(
         _A.RETURN,
         _S.PENDING_OFFICE,
@@ -171,6 +211,7 @@ ENTRY_TRANSITIONS: tuple[Transition, ...] = (
         _P.OFFICE,
         comment_required=True,
         style="outline-danger",
+        excludes=STEP_EXCLUSIONS,
     ),
     Transition(
         _A.SEND_BACK,
@@ -180,6 +221,7 @@ ENTRY_TRANSITIONS: tuple[Transition, ...] = (
         comment_required=True,
         guard="in_submitted_report",
         style="outline-danger",
+        excludes=(Exclusion.AUTHOR,),
     ),
     Transition(_A.SIGN, _S.APPROVED, _S.SIGNED, _P.SYSTEM),
 )
@@ -192,6 +234,28 @@ GUARDS = {
     "not_yet_approved": lambda facts: facts.get("approvals_since_submit", 0) == 0,
     "in_submitted_report": lambda facts: bool(facts.get("in_submitted_report")),
 }
+
+
+def excluded_by(excludes: tuple[Exclusion, ...], user_id: int, facts: dict) -> Exclusion | None:
+    """The first separation-of-duties rule that keeps ``user_id`` out, given the object's facts.
+
+    Facts: ``author_id``; ``approvals`` (step state → ids of who approved there, including
+    whom a delegate acted for) and ``state``; ``preparer_ids``; ``signer_id``.
+    """
+    for rule in excludes:
+        if rule == Exclusion.AUTHOR and facts.get("author_id") == user_id:
+            return rule
+        if rule == Exclusion.OTHER_STEP_APPROVER and any(
+            user_id in ids
+            for step, ids in (facts.get("approvals") or {}).items()
+            if step != facts.get("state")
+        ):
+            return rule
+        if rule == Exclusion.REPORT_PREPARER and user_id in facts.get("preparer_ids", ()):
+            return rule
+        if rule == Exclusion.REPORT_SIGNER and facts.get("signer_id") == user_id:
+            return rule
+    return None
 
 
 def transition_for(action: EntryAction, state: EntryState) -> Transition | None:
@@ -314,6 +378,7 @@ class ReportTransition:
     party: Party
     comment_required: bool = False
     style: str = "primary"
+    excludes: tuple[Exclusion, ...] = ()
 
 
 _R, _RA = ReportState, ReportAction
@@ -330,8 +395,22 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         comment_required=True,
         style="outline-danger",
     ),
-    ReportTransition(_RA.SIGN, _R.SUBMITTED, _R.SIGNED, Party.SIGNER, style="success"),
-    ReportTransition(_RA.ISSUE, _R.SIGNED, _R.ISSUED, Party.CLERK, style="success"),
+    ReportTransition(
+        _RA.SIGN,
+        _R.SUBMITTED,
+        _R.SIGNED,
+        Party.SIGNER,
+        style="success",
+        excludes=(Exclusion.REPORT_PREPARER,),
+    ),
+    ReportTransition(
+        _RA.ISSUE,
+        _R.SIGNED,
+        _R.ISSUED,
+        Party.CLERK,
+        style="success",
+        excludes=(Exclusion.REPORT_SIGNER,),
+    ),
 )
 
 
