@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from danvan.extensions import db
 from danvan.models import Role, Unit, User, UserRole
+from danvan.passwords import check_password_policy, normalize_password
 
 danvan_cli = AppGroup("danvan", help="Lệnh quản trị danvan.")
 
@@ -35,15 +36,23 @@ def seed_demo_command(if_empty: bool) -> None:
 @click.option("--email", default=None)
 @click.option("--unit", "unit_abbr", default=None, help="Ký hiệu đơn vị, ví dụ QLXD.")
 @click.option("--role", "roles", multiple=True, type=click.Choice([r.value for r in Role]))
-@click.password_option()
+@click.password_option(prompt="Mật khẩu", confirmation_prompt="Nhập lại mật khẩu")
 def create_user_command(username, full_name, email, unit_abbr, roles, password) -> None:
     """Tạo tài khoản người dùng."""
+    username = username.strip().lower()
+    # Hash what the login form will pass on (it trims and normalises to NFC).
+    password = normalize_password(password)
+    problems = check_password_policy(password, username)
+    if problems:
+        raise click.ClickException("Mật khẩu không đạt yêu cầu: " + " ".join(problems))
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise click.ClickException(f"Tên đăng nhập {username} đã có.")
     unit = None
     if unit_abbr:
         unit = db.session.scalar(select(Unit).where(Unit.abbreviation == unit_abbr))
         if unit is None:
             raise click.ClickException(f"Không có đơn vị {unit_abbr}.")
-    user = User(username=username.lower(), full_name=full_name, email=email, unit=unit)
+    user = User(username=username, full_name=full_name, email=email, unit=unit)
     user.set_password(password)
     user.role_rows = [UserRole(role=r) for r in roles]
     db.session.add(user)
@@ -90,23 +99,90 @@ def export_command(number: str, year: int, out_dir: str) -> None:
             click.echo(f"{out / name}  sha256={sha}")
 
 
+def _quiet_diff_analysis() -> None:
+    """pyHanko logs every rejected change with a traceback; our verdict already says why."""
+    import logging
+
+    logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
+
+
+def _echo_checks(checks) -> int:
+    """One line per check (``label``, ``ok``, ``problems``); return how many failed."""
+    failed = 0
+    for check in checks:
+        if check.ok:
+            click.echo(f"OK     {check.label}")
+        else:
+            failed += 1
+            click.echo(f"LỖI    {check.label}: {'; '.join(check.problems)}")
+    return failed
+
+
+@danvan_cli.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--p7s", "p7s_path", type=click.Path(dir_okay=False), help="Tệp chữ ký .p7s.")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+def verify_command(file: str, p7s_path: str | None, as_json: bool) -> None:
+    """Kiểm tra một tệp (.pdf, hoặc .docx kèm .p7s): 0 hợp lệ, 1 không hợp lệ, 2 không đọc được."""
+    import json
+    from pathlib import Path
+
+    from danvan import services
+    from danvan.verification import UNREADABLE, VALID, unreadable_verdict, verify_document
+
+    _quiet_diff_analysis()
+    try:
+        data = Path(file).read_bytes()
+        p7s = Path(p7s_path).read_bytes() if p7s_path else None
+    except OSError as exc:
+        verdict = unreadable_verdict(f"Không đọc được tệp {exc.filename}: {exc.strerror}.")
+    else:
+        verdict = verify_document(data, services.trust_roots(), p7s=p7s)
+    if as_json:
+        click.echo(json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _echo_verdict(file, verdict)
+    raise SystemExit({VALID: 0, UNREADABLE: 2}.get(verdict.status, 1))
+
+
+def _echo_verdict(file: str, verdict) -> None:
+    from danvan.text import format_date
+    from danvan.verification import UNREADABLE, signature_label
+
+    doc = verdict.document
+    if verdict.valid:
+        click.echo(f"HỢP LỆ         {file}: {doc.number_symbol} ngày {format_date(doc.doc_date)}")
+    elif verdict.status == UNREADABLE:
+        click.echo(f"KHÔNG ĐỌC ĐƯỢC {file}")
+    else:
+        click.echo(f"KHÔNG HỢP LỆ   {file}")
+    for reason in verdict.reasons:
+        click.echo(f"  - {reason}")
+    for sig in verdict.signatures:
+        row = sig.as_dict()
+        mark = "OK " if row["ok"] else "LỖI"
+        who = f"{row['signer'] or '?'}, {row['signing_time'] or '?'}"
+        click.echo(f"  [{mark}] {signature_label(row['field'])} ({who}): {row['message']}")
+
+
 @danvan_cli.command("verify-archive")
 def verify_archive_command() -> None:
     """Tính lại SHA-256 và kiểm tra mọi chữ ký trong lưu trữ; mã thoát khác 0 nếu có lỗi."""
     from danvan import services
     from danvan.operations.archive import check_archive
 
+    _quiet_diff_analysis()
     checks = check_archive(services.trust_roots())
-    failed = 0
-    for check in checks:
-        doc = check.document
-        if check.ok:
-            click.echo(f"OK     {doc.number_symbol} ({doc.year})")
-        else:
-            failed += 1
-            click.echo(f"LỖI    {doc.number_symbol} ({doc.year}): {'; '.join(check.problems)}")
+    failed = _echo_checks(checks)
     click.echo(f"{len(checks)} văn bản, {failed} lỗi.")
-    if failed:
+    from danvan import ledger
+
+    breaks = ledger.check_chains()
+    for chain_break in breaks:
+        click.echo(f"LỖI    chuỗi băm {chain_break}")
+    if not breaks:
+        click.echo("Chuỗi băm lịch sử, sổ đăng ký và lưu trữ: nguyên vẹn.")
+    if failed or breaks:
         raise SystemExit(1)
 
 
@@ -129,3 +205,18 @@ def remind_command(campaign_id: int | None) -> None:
     db.session.commit()
     sent = send_outbox(current_app.config)
     click.echo(f"Đã xếp {queued} thư nhắc, đã gửi {sent} thư.")
+
+
+@danvan_cli.command("deactivate-user")
+@click.argument("username")
+def deactivate_user_command(username: str) -> None:
+    """Khóa tài khoản và kết thúc ngay mọi phiên đăng nhập của người đó."""
+    from danvan.auth.sessions import end_all_sessions
+
+    user = db.session.scalar(select(User).where(User.username == username.lower()))
+    if user is None:
+        raise click.ClickException(f"Không có tài khoản {username}.")
+    user.active = False
+    ended = end_all_sessions(user)
+    db.session.commit()
+    click.echo(f"Đã khóa tài khoản {user.username}; đã kết thúc {ended} phiên đăng nhập.")

@@ -11,12 +11,17 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
-from danvan.auth import bp
+from danvan.auth import bp, throttle
 from danvan.auth.forms import ChangePasswordForm, LoginForm, SignatureForm
-from danvan.auth.throttle import is_throttled, record_attempt
+from danvan.auth.sessions import (
+    current_session_row,
+    end_all_sessions,
+    end_session,
+    start_session,
+)
 from danvan.documents.images import check_signature_png
 from danvan.extensions import db
 from danvan.models import Blob, User
@@ -49,21 +54,21 @@ def login():
         username = form.username.data.strip().lower()
         addr = request.remote_addr or "?"
         cfg = current_app.config
-        if is_throttled(
-            username,
-            addr,
-            max_failures=cfg["LOGIN_MAX_FAILURES"],
-            window_s=cfg["LOGIN_WINDOW_SECONDS"],
-        ):
+        window = cfg["LOGIN_WINDOW_SECONDS"]
+        # Counted before the password is checked, and committed at once: the counter's row
+        # lock (SQLite: the database write lock) is not held while the hash is computed.
+        attempt = throttle.count_attempt(username, addr, window_s=window)
+        db.session.commit()
+        if attempt.throttled(cfg["LOGIN_MAX_FAILURES"]):
             flash(THROTTLED, "danger")
             status = 429
         else:
             user = db.session.scalar(select(User).where(User.username == username))
-            ok = user is not None and user.active and user.check_password(form.password.data)
-            record_attempt(username, addr, success=ok)
-            db.session.commit()
+            ok = throttle.check_login(user, form.password.data)
             if ok:
-                login_user(user, remember=form.remember.data)
+                throttle.forget_failures(username, addr, window_s=window)
+                db.session.commit()
+                start_session(user, remember=form.remember.data)
                 flash(f"Xin chào {user.full_name}.", "success")
                 return redirect(_safe_next(request.args.get("next")))
             flash("Tên đăng nhập hoặc mật khẩu không đúng.", "danger")
@@ -73,25 +78,42 @@ def login():
 
 @bp.route("/dang-xuat", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        end_session(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     flash("Bạn đã đăng xuất.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/dang-xuat-moi-noi", methods=["POST"])
+@login_required
+def logout_everywhere():
+    user = current_user._get_current_object()
+    count = end_all_sessions(user)
+    db.session.commit()
+    logout_user()
+    flash(f"Đã đăng xuất khỏi mọi thiết bị ({count} phiên).", "info")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/doi-mat-khau", methods=["GET", "POST"])
 @login_required
 def change_password():
-    form = ChangePasswordForm()
+    form = ChangePasswordForm(username=current_user.username)
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):
             form.current.errors.append("Mật khẩu hiện tại không đúng.")
         else:
             user = current_user._get_current_object()
             user.set_password(form.new.data)
+            end_all_sessions(user, keep=current_session_row(user))
             db.session.commit()
-            login_user(user)  # the session token changed: keep this session signed in
             flash("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.", "success")
             return redirect(url_for("campaigns.home"))
+    elif form.is_submitted() and not current_user.check_password(form.current.data or ""):
+        # A wrong current password is said together with the new password's problems.
+        form.current.errors.append("Mật khẩu hiện tại không đúng.")
     return render_template("auth/change_password.html", form=form)
 
 
