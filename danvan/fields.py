@@ -59,9 +59,10 @@ class VNIntegerField(StringField):
         raw = re.sub(r"[\s.]|đồng|đ|vnđ|vnd", "", (valuelist[0] or "").lower())
         if raw == "":
             return
-        if not re.fullmatch(r"-?\d+", raw):
+        if not re.fullmatch(r"-?[0-9]+", raw):
             raise ValueError("Vui lòng nhập số nguyên, ví dụ 1.234.500.")
-        value = int(raw)
-        if not self.minimum <= value <= self.maximum:
+        # Thousands of digits would make int() raise (Python ≥ 3.11): out of range anyway.
+        value = int(raw) if len(raw) <= 30 else None
+        if value is None or not self.minimum <= value <= self.maximum:
             raise ValueError("Giá trị nằm ngoài phạm vi cho phép.")
         self.data = value

@@ -1,7 +1,7 @@
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
-from danvan.forms import BaseForm
+from danvan.forms import BaseForm, coerce_id
 
 
 class NarrativeForm(BaseForm):
@@ -17,4 +17,5 @@ class NarrativeForm(BaseForm):
 class ReportActionForm(BaseForm):
     version = HiddenField()
     comment = TextAreaField("Ý kiến", validators=[Length(max=5000)])
-    signer_id = SelectField("Người ký", coerce=int, choices=[], validate_choice=False)
+    # Choices are filled only for display; the view looks the signer up (bounded id).
+    signer_id = SelectField("Người ký", coerce=coerce_id, choices=[], validate_choice=False)
