@@ -1,5 +1,6 @@
 # make run   — install and serve the demo on http://127.0.0.1:5000
-# make test  — install test tools and run every test (SQLite, then PostgreSQL)
+# make serve — production: gunicorn, several workers, 127.0.0.1:8000 (behind nginx)
+# make test  — install the system packages and test tools, run every test (SQLite, then PostgreSQL)
 # make lint  — ruff;  make bench — benchmarks with figures and ratios
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 MIGRATIONS := -d danvan/migrations
 DEMO ?= DANVAN_DEMO_MODE=$${DANVAN_DEMO_MODE:-1}
 
-.PHONY: run test lint bench install install-dev upgrade seed
+.PHONY: run serve test lint bench install install-dev upgrade seed system-deps
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,8 +19,12 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Test-only JavaScript (axe-core for the accessibility tests), pinned by package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
 
 upgrade: install
 	$(DEMO) $(FLASK) db upgrade $(MIGRATIONS)
@@ -30,11 +35,24 @@ seed: upgrade
 run: seed
 	$(DEMO) $(FLASK) run --host 127.0.0.1 --port 5000
 
+# Production: gunicorn with several workers (WEB_CONCURRENCY, default 4) on BIND (default
+# 127.0.0.1:8000, behind nginx); settings from instance/config.py or DANVAN_*, no demo mode.
+# Migrations are not its job (`flask --app wsgi db upgrade -d danvan/migrations` first). The
+# worker timeout stays above LIBREOFFICE_TIMEOUT (180 s): signing converts with LibreOffice.
+serve: install
+	DANVAN_DEMO_MODE=0 $(VENV)/bin/gunicorn --workers $${WEB_CONCURRENCY:-4} \
+		--bind $${BIND:-127.0.0.1:8000} --timeout 200 --access-logfile - wsgi:app
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install-dev lint
+# Chromium, LibreOffice and fonts, poppler, PostgreSQL…: listed once in .ci/system-packages.tsv;
+# installed with apt-get as root, otherwise the exact command is printed and nothing runs.
+system-deps:
+	@bash .ci/system-deps
+
+test: system-deps install-dev lint
 	$(VENV)/bin/pytest -p no:cacheprovider --db sqlite
 	$(VENV)/bin/pytest -p no:cacheprovider --db postgresql
 
