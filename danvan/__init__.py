@@ -10,10 +10,14 @@ from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from danvan import config as config_module
 from danvan.extensions import csrf, db, login_manager, migrate
+from danvan.operations import STALE_MESSAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,16 +59,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     _configure_login()
 
+    from danvan import ledger
+
+    ledger.install()
+
     from danvan import notifications
 
     notifications.BASE_URL["value"] = app.config["BASE_URL"]
 
-    from danvan.web import register_template_helpers
+    from danvan.web import register_template_helpers, register_url_converters
 
     register_template_helpers(app)
+    register_url_converters(app)  # before the blueprints: their rules take the converters
     _register_blueprints(app)
     _register_errors(app)
     _register_security_headers(app)
+    _trust_proxies(app)
 
     from danvan.cli import danvan_cli
 
@@ -79,26 +89,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # REPLACE then fires DELETE triggers too (the migration also refuses it outright).
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.close()
 
 
 def _configure_login() -> None:
-    from danvan.models import User
-
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        raw_id, _, token = user_id.partition(":")
-        if not raw_id.isdigit():
-            return None
-        user = db.session.get(User, int(raw_id))
-        if user is None or user.session_token != token or not user.active:
-            return None
-        return user
+    from danvan.auth.sessions import load_session_user
+
+    login_manager.user_loader(load_session_user)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -113,7 +117,23 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
+def _trust_proxies(app: Flask) -> None:
+    # Only as many X-Forwarded-* hops as there are proxies we run: the rest could be forged.
+    hops = int(app.config["PROXY_FIX_X_FOR"] or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def _register_errors(app: Flask) -> None:
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(IntegrityError)
+    def concurrent_change(error):
+        # A safety net: the races we know of are answered at their source (operations raise
+        # Conflict); anything that still collides in the database is a 409, not a 500.
+        db.session.rollback()
+        app.logger.warning("Xung đột ghi cơ sở dữ liệu: %s", error)
+        return render_template("errors/error.html", code=409, message=STALE_MESSAGE), 409
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         db.session.rollback()

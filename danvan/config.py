@@ -7,6 +7,8 @@ back to a default (e.g. ``SESION_COOKIE_SECURE``).
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from datetime import timedelta
 
 MB = 1024 * 1024
@@ -16,6 +18,10 @@ DEFAULTS: dict[str, object] = {
     "DEMO_MODE": False,
     "SQLALCHEMY_DATABASE_URI": None,  # None → sqlite:///<instance>/danvan.sqlite3
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # PostgreSQL: migrations connect as the tables' owner, the application as a role that
+    # owns nothing (see danvan/dbroles.py and the README's deployment section).
+    "MIGRATION_DATABASE_URL": None,
+    "DATABASE_APP_ROLE": None,
     # Uploads: each file ≤ 20 MB, ≤ 10 files per entry. A request may carry one file at the
     # limit plus form fields; anything bigger is answered 413 before it is read.
     "UPLOAD_MAX_BYTES": 20 * MB,
@@ -32,7 +38,10 @@ DEFAULTS: dict[str, object] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+    # A session ends this long after login in any case, and after SESSION_IDLE_TIMEOUT
+    # without a request (remember-me sessions: REMEMBER_COOKIE_DURATION after login).
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+    "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     # Outgoing mail. MAIL_SERVER None → notifications stay queued in the outbox table.
     "MAIL_SERVER": None,
@@ -42,6 +51,10 @@ DEFAULTS: dict[str, object] = {
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "danvan@localhost",
     "MAIL_TIMEOUT": 10,
+    # Behind a reverse proxy (nginx): how many proxies in front of the app set X-Forwarded-For,
+    # -Proto and -Host. 0 = not behind a proxy: those headers are ignored, since a client could
+    # forge them to escape the per-address login throttle.
+    "PROXY_FIX_X_FOR": 0,
     # Public address used in e-mail links.
     "BASE_URL": "http://127.0.0.1:5000",
     # Signing certificates (PKCS#12 files + passwords) by key: "director", "deputy", "agency",
@@ -56,11 +69,14 @@ DEFAULTS: dict[str, object] = {
 # Environment variables read on top of the files (name → key, converter).
 ENV_KEYS: dict[str, tuple[str, type]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "DANVAN_MIGRATION_DATABASE_URL": ("MIGRATION_DATABASE_URL", str),
+    "DANVAN_DATABASE_APP_ROLE": ("DATABASE_APP_ROLE", str),
     "DANVAN_SECRET_KEY": ("SECRET_KEY", str),
     "DANVAN_DEMO_MODE": ("DEMO_MODE", bool),
     "DANVAN_MAIL_SERVER": ("MAIL_SERVER", str),
     "DANVAN_MAIL_PORT": ("MAIL_PORT", int),
     "DANVAN_BASE_URL": ("BASE_URL", str),
+    "DANVAN_PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", int),
 }
 
 
@@ -88,21 +104,52 @@ def check_keys(values: dict[str, object], origin: str) -> None:
         raise ConfigError(f"{origin}: khóa cấu hình không hợp lệ: {', '.join(unknown)}")
 
 
+def instance_secret_key(instance_path: str) -> str:
+    """The demo's secret key: random, made on first run and kept in instance/secret_key."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path, encoding="ascii") as fh:
+            key = fh.read().strip()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:  # O_EXCL: of several workers starting at once, one writes and the others read it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            with open(path, encoding="ascii") as fh:
+                existing = fh.read().strip()
+            if len(existing) >= 32:
+                return existing
+            time.sleep(0.02)
+        raise ConfigError(f"{path}: khóa bí mật không hợp lệ; hãy xóa tệp để tạo lại.") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def _driver_url(url: str) -> str:
+    """PostgreSQL URLs go through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def finalize(config: dict, instance_path: str) -> None:
     """Fill derived values and refuse an unsafe configuration."""
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
             instance_path, "danvan.sqlite3"
         )
-    url = str(config["SQLALCHEMY_DATABASE_URI"])
-    if url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url[len("postgres://") :]
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    config["SQLALCHEMY_DATABASE_URI"] = url
+    config["SQLALCHEMY_DATABASE_URI"] = _driver_url(str(config["SQLALCHEMY_DATABASE_URI"]))
+    if config.get("MIGRATION_DATABASE_URL"):
+        config["MIGRATION_DATABASE_URL"] = _driver_url(str(config["MIGRATION_DATABASE_URL"]))
     if not config.get("SECRET_KEY"):
         if config.get("DEMO_MODE") or config.get("TESTING"):
-            config["SECRET_KEY"] = "demo-only-secret-key-do-not-use-in-production"
+            config["SECRET_KEY"] = instance_secret_key(instance_path)
         else:
             raise ConfigError(
                 "Thiếu SECRET_KEY. Hãy sao chép instance/config.example.py thành "
