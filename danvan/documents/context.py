@@ -62,6 +62,21 @@ def basis_sentence(campaign: Campaign) -> str:
     )
 
 
+def supplement_subject(subject: str) -> str:
+    """Trích yếu of a supplementary report: "Bổ sung kết quả triển khai …"."""
+    return f"Bổ sung {subject[0].lower()}{subject[1:]}" if subject else "Báo cáo bổ sung"
+
+
+def supplement_basis(campaign: Campaign, number_symbol: str, issued: date) -> str:
+    """Căn cứ of a supplementary report: the plan, then the report it follows."""
+    agency = campaign.agency.full_name
+    plan = basis_sentence(campaign).removesuffix(f", {agency} báo cáo kết quả thực hiện như sau:")
+    return (
+        f"{plan}; tiếp theo Báo cáo số {number_symbol} ngày {format_date(issued)}, "
+        f"{agency} báo cáo bổ sung kết quả thực hiện như sau:"
+    )
+
+
 def default_narratives(campaign: Campaign) -> dict[str, str]:
     """Pre-filled texts for sections I, III and IV; Văn phòng edits them."""
     plan = campaign.plan_number or "…"
@@ -103,7 +118,12 @@ def _entry_line(entry: Entry) -> EntryLine:
         amount_vnd=entry.amount_vnd,
         result=entry.result,
         model_name=entry.model_name,
+        gifts=entry.gifts or "",
     )
+
+
+def _gift_lines(text: str | None) -> list[str]:
+    return [line.strip(" ;") for line in (text or "").splitlines() if line.strip(" ;")]
 
 
 def unit_statistics(units: list[Unit], entries: list[Entry]) -> tuple[UnitStats, ...]:
@@ -126,6 +146,7 @@ def unit_statistics(units: list[Unit], entries: list[Entry]) -> tuple[UnitStats,
                 amount_vnd=sum(e.amount_vnd or 0 for e in mine),
                 observance_activities=sum(1 for e in mine if e.observance_id),
                 models=sum(1 for e in mine if e.model_name),
+                gifts="; ".join(line for e in mine for line in _gift_lines(e.gifts)),
             )
         )
     return tuple(rows)
@@ -140,11 +161,13 @@ def report_data(
     number: str | None = None,
     issued_date: date | None = None,
     draft_year: int | None = None,
+    follows: tuple[str, date] | None = None,
 ) -> ReportData:
     """ReportData for a draft (no number) or the final document (number and date).
 
     ``draft_year`` is the year printed in a draft's blank date line: the year it will be
-    signed in (default: the campaign's year).
+    signed in (default: the campaign's year). ``follows`` (number and date of the report
+    already signed) makes it a supplementary report ("Bổ sung …").
     """
     campaign = report.campaign
     position = {unit.id: unit.position for unit in units}
@@ -168,8 +191,8 @@ def report_data(
         issued_date=issued_date,
         draft_year=draft_year or campaign.year,
         is_draft=number is None,
-        subject=campaign.report_subject,
-        basis=basis_sentence(campaign),
+        subject=supplement_subject(campaign.report_subject) if follows else campaign.report_subject,
+        basis=supplement_basis(campaign, *follows) if follows else basis_sentence(campaign),
         section_leadership=report.section_leadership,
         content_groups=tuple(groups),
         total_activities=len(entries),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from danvan.text import clean_text as _clean_text
-from danvan.text import format_date, format_number, format_vnd
+from danvan.text import format_date, format_number, format_vnd, strip_unprintable
 
 __all__ = [
     "AgencyInfo",
@@ -54,6 +54,7 @@ class EntryLine:
     amount_vnd: int | None
     result: str
     model_name: str | None = None  # "Dân vận khéo" model, optional
+    gifts: str = ""  # Quà tặng, hiện vật
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class UnitStats:
     amount_vnd: int
     observance_activities: int
     models: int
+    gifts: str = ""  # the unit's "Quà tặng, hiện vật", entry by entry ("; " between them)
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,14 @@ class RegisterData:
 
 
 def clean_text(s: str | None) -> str:
-    """Return `s` in NFC with control characters stripped (tabs and newlines kept)."""
-    return _clean_text(s) or ""
+    """Return `s` in NFC without control characters, nor characters the fonts cannot print.
+
+    Every text of the official documents passes here. Emoji and other symbols that Times New
+    Roman (Liberation Serif in the PDF) has no glyph for are dropped, with the blanks around
+    them, rather than printed as a box or a gap (see ``danvan.text.PRINTABLE_RANGES``); the
+    entry itself keeps what its author typed, and the entry form warns about them.
+    """
+    return strip_unprintable(_clean_text(s) or "")
 
 
 def format_date_range(start: date, end: date) -> str:

@@ -1,19 +1,48 @@
 import io
 import secrets
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from danvan import permissions, queries
-from danvan.entries import bp
+from danvan.entries import bp, evidence
+from danvan.entries.conflict import entry_fingerprint, resolve_conflict
 from danvan.entries.forms import ActionForm, EmptyForm, EntryForm
+from danvan.entries.messages import (
+    ACTION_DONE,
+    TEXT_FIELDS,
+    entry_name,
+    error_list,
+    form_refusal,
+    unprintable_in,
+    unprintable_notice,
+)
 from danvan.extensions import db
-from danvan.models import Attachment, Blob, Campaign, Entry, Event, Unit
+from danvan.models import Attachment, Blob, Campaign, Entry, Event, Role
 from danvan.operations import Conflict, Invalid, OperationError
 from danvan.operations import entries as ops
-from danvan.uploads import ACCEPT_ATTR
-from danvan.web import commit_and_notify, entry_filters_from, flash_error, form_version, require
+from danvan.text import unprintable_js_pattern
+from danvan.uploads import ACCEPT_ATTR, ALLOWED_TEXT
+from danvan.web import (
+    commit_and_notify,
+    entry_filters_from,
+    flash_error,
+    form_version,
+    int_arg,
+    posted_ids,
+    require,
+)
 from danvan.workflow import ENTRY_STATE_LABELS, EntryAction, EntryState
 
 
@@ -25,23 +54,19 @@ def load_entry(entry_id: int) -> Entry:
     return entry
 
 
-def _apply_errors(form: EntryForm, error: Invalid) -> None:
-    for name, message in error.errors.items():
-        if name in form._fields:
-            form[name].errors = [*form[name].errors, message]
-
-
 @bp.route("/hoat-dong")
 @login_required
 def index():
     campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
-    campaign_id = request.args.get("ke_hoach", type=int) or (campaigns[0].id if campaigns else None)
+    campaign_id = int_arg(request.args, "ke_hoach", "Kế hoạch") or (
+        campaigns[0].id if campaigns else None
+    )
     campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
     filters = entry_filters_from(request.args)
     entries = queries.search_entries(
         campaign_id=campaign.id if campaign else None, visible_to=current_user, **filters
     )
-    units = list(db.session.scalars(select(Unit).order_by(Unit.position)))
+    units = queries.filter_units(current_user)  # only the units this user may see
     return render_template(
         "entries/index.html",
         entries=entries,
@@ -64,16 +89,17 @@ def new(campaign_id: int):
         current_user.unit_id is not None,
         "Chỉ cán bộ thuộc một đơn vị mới được lập hồ sơ hoạt động.",
     )
-    form = EntryForm()
-    form.fill_choices(campaign)
+    form = EntryForm(campaign=campaign)
     if request.method == "GET":
         form.form_token.data = secrets.token_urlsafe(24)
-    needs_confirmation = False
-    if form.validate_on_submit():
+    staged, evidence_errors = _posted_evidence()
+    notice = None
+    if form.validate_on_submit() and not evidence_errors:
         existing = ops.entry_for_form_token(form.form_token.data, current_user)
         if existing is not None:
-            flash("Hồ sơ này đã được lưu (biểu mẫu được gửi hai lần).", "info")
+            flash(f"Hồ sơ {entry_name(existing)} đã được lưu (biểu mẫu được gửi hai lần).", "info")
             return redirect(url_for("entries.view", entry_id=existing.id), 303)
+        sending = "gui_duyet" in request.form
         try:
             entry = ops.create_entry(
                 campaign,
@@ -82,28 +108,24 @@ def new(campaign_id: int):
                 confirm_outside=form.confirm_outside.data,
                 form_token=form.form_token.data,
             )
-            if "gui_duyet" in request.form:
+            _attach(entry, staged)
+            if sending:
                 ops.act(entry, EntryAction.SUBMIT, actor=current_user)
         except Invalid as error:
             db.session.rollback()
-            _apply_errors(form, error)
-            needs_confirmation = error.needs_confirmation
-            flash(error.message, "warning" if needs_confirmation else "danger")
+            notice = form_refusal(form, error, evidence_errors)
         except OperationError as error:
             flash_error(error)
             abort(error.status, description=error.message)
         else:
+            name, warning = entry_name(entry), unprintable_notice(entry)
             commit_and_notify()
-            sent = "gui_duyet" in request.form
-            flash("Đã lưu và gửi duyệt hồ sơ." if sent else "Đã lưu nháp hồ sơ.", "success")
+            done = "Đã lưu và gửi duyệt hồ sơ" if sending else "Đã lưu nháp hồ sơ"
+            flash(f"{done} {name}{_files_note(staged)}.", "success")
+            if warning:
+                flash(warning, "warning")
             return redirect(url_for("entries.view", entry_id=entry.id), 303)
-    return render_template(
-        "entries/form.html",
-        form=form,
-        campaign=campaign,
-        entry=None,
-        needs_confirmation=needs_confirmation,
-    )
+    return _render_form(form, campaign, None, staged, evidence_errors, notice)
 
 
 @bp.route("/hoat-dong/<int:entry_id>/sua", methods=["GET", "POST"])
@@ -111,15 +133,23 @@ def new(campaign_id: int):
 def edit(entry_id: int):
     entry = load_entry(entry_id)
     decision = permissions.can_edit_entry(current_user, entry)
-    require(decision.allowed, decision.reason)
-    form = EntryForm(obj=entry if request.method == "GET" else None)
-    form.fill_choices(entry.campaign)
+    # The author's POST on an entry that moved on (sent from another tab) is a conflict shown
+    # with their typed values, not a bare 403.
+    author_posting = request.method == "POST" and entry.author_id == current_user.id
+    require(decision.allowed or author_posting, decision.reason)
+    form = EntryForm(obj=entry if request.method == "GET" else None, campaign=entry.campaign)
     if request.method == "GET":
         form.version.data = str(entry.version)
+        form.original.data = entry_fingerprint(entry)
         form.observance_id.data = entry.observance_id or 0
         form.confirm_outside.data = entry.outside_period_confirmed
-    needs_confirmation = False
-    if form.validate_on_submit():
+    staged, evidence_errors = _posted_evidence()
+    removed = set(posted_ids(request.form.getlist("remove_file")))
+    notice = conflict = None
+    if author_posting and not decision.allowed:
+        conflict = resolve_conflict(entry, form, current_user)
+    elif form.validate_on_submit() and not evidence_errors:
+        sending = "gui_duyet" in request.form
         try:
             ops.update_entry(
                 entry,
@@ -128,7 +158,10 @@ def edit(entry_id: int):
                 expected_version=form_version(form),
                 confirm_outside=form.confirm_outside.data,
             )
-            if "gui_duyet" in request.form:
+            for attachment in [a for a in entry.attachments if a.id in removed]:
+                ops.remove_attachment(attachment, actor=current_user)
+            _attach(entry, staged)
+            if sending:
                 action = (
                     EntryAction.RESUBMIT
                     if entry.state == EntryState.RETURNED
@@ -137,26 +170,97 @@ def edit(entry_id: int):
                 ops.act(entry, action, actor=current_user)
         except Invalid as error:
             db.session.rollback()
-            _apply_errors(form, error)
-            needs_confirmation = error.needs_confirmation
-            flash(error.message, "warning" if needs_confirmation else "danger")
+            notice = form_refusal(form, error, evidence_errors)
+        except Conflict:
+            db.session.rollback()
+            entry = load_entry(entry_id)
+            conflict = resolve_conflict(entry, form, current_user)
         except OperationError as error:
             flash_error(error)
-            if isinstance(error, Conflict):
-                return redirect(url_for("entries.view", entry_id=entry_id), 303)
             abort(error.status, description=error.message)
         else:
+            name, warning = entry_name(entry), unprintable_notice(entry)
             commit_and_notify()
-            sent = "gui_duyet" in request.form
-            flash("Đã lưu và gửi duyệt lại hồ sơ." if sent else "Đã lưu thay đổi.", "success")
+            done = "Đã lưu và gửi duyệt lại hồ sơ" if sending else "Đã lưu thay đổi hồ sơ"
+            flash(f"{done} {name}{_files_note(staged)}.", "success")
+            if warning:
+                flash(warning, "warning")
             return redirect(url_for("entries.view", entry_id=entry.id), 303)
+    return _render_form(
+        form, entry.campaign, entry, staged, evidence_errors, notice, conflict, removed
+    )
+
+
+def _posted_evidence() -> tuple[list[evidence.StagedFile], list[str]]:
+    """Files of this POST: uploaded already (tokens) or posted with the form (no JavaScript)."""
+    if request.method != "POST":
+        return [], []
+    staged, problems = evidence.load(request.form.getlist("staged"), current_user)
+    uploaded, refused = evidence.stage_uploads(request.files.getlist("files"), current_user)
+    return staged + uploaded, problems + refused
+
+
+def _attach(entry: Entry, staged: list[evidence.StagedFile]) -> None:
+    for item in staged:
+        ops.attach_file(
+            entry,
+            actor=current_user,
+            stored=item.stored,
+            max_files=current_app.config["UPLOAD_MAX_FILES"],
+        )
+
+
+def _files_note(staged: list) -> str:
+    return f" (kèm {len(staged)} tệp minh chứng)" if staged else ""
+
+
+def _render_form(
+    form, campaign, entry, staged, evidence_errors, notice=None, conflict=None, removed=()
+):
+    cfg = current_app.config
+    attachments = list(entry.attachments) if entry else []
+    author = entry.author if entry else current_user
+    unit_id = entry.unit_id if entry else current_user.unit_id
+    errors = error_list(form, evidence_errors)
     return render_template(
         "entries/form.html",
         form=form,
-        campaign=entry.campaign,
+        campaign=campaign,
         entry=entry,
-        needs_confirmation=needs_confirmation,
-    )
+        errors=errors,
+        notice=notice,
+        needs_confirmation=bool(notice and notice[2]) or bool(form.confirm_outside.data),
+        conflict=conflict,
+        staged=staged,
+        attachments=attachments,
+        removed=set(removed),
+        evidence_errors=evidence_errors,
+        unprintable=unprintable_in({n: form[n].data for n in TEXT_FIELDS}),
+        unprintable_pattern=unprintable_js_pattern(),
+        accept=ACCEPT_ATTR,
+        allowed_text=ALLOWED_TEXT,
+        max_bytes=cfg["UPLOAD_MAX_BYTES"],
+        max_files=cfg["UPLOAD_MAX_FILES"],
+        max_size_text=evidence.size_text(cfg["UPLOAD_MAX_BYTES"]),
+        # A unit head's entry skips the unit step: once sent, no more files.
+        supplement_later=not (author.has_role(Role.UNIT_HEAD) and author.unit_id == unit_id),
+    ), (409 if conflict else 200)
+
+
+@bp.route("/minh-chung/tai-len", methods=["POST"])
+@login_required
+def stage_evidence():
+    """One evidence file from the upload widget: checked, stored, answered with its token."""
+    if current_user.unit_id is None:
+        return jsonify(error="Chỉ cán bộ thuộc một đơn vị mới được tải minh chứng lên."), 403
+    if not EmptyForm().validate_on_submit():
+        db.session.rollback()
+        return jsonify(error="Phiên làm việc đã hết hạn, vui lòng tải lại trang."), 400
+    files, problems = evidence.stage_uploads(request.files.getlist("file")[:1], current_user)
+    if not files:
+        return jsonify(error=(problems or ["Vui lòng chọn tệp để tải lên."])[0]), 422
+    item = files[0]
+    return jsonify(token=item.token, name=item.stored.filename, size=item.size_text)
 
 
 @bp.route("/hoat-dong/<int:entry_id>")
@@ -168,6 +272,7 @@ def view(entry_id: int):
     )
     action_form = ActionForm()
     action_form.version.data = str(entry.version)
+    cfg = current_app.config
     return render_template(
         "entries/view.html",
         entry=entry,
@@ -175,10 +280,13 @@ def view(entry_id: int):
         action_form=action_form,
         transitions=permissions.available_transitions(current_user, entry),
         can_edit=permissions.can_edit_entry(current_user, entry).allowed,
+        can_add_evidence=permissions.can_add_evidence(current_user, entry).allowed,
         upload_form=EmptyForm(),
         accept=ACCEPT_ATTR,
-        max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
-        max_files=current_app.config["UPLOAD_MAX_FILES"],
+        allowed_text=ALLOWED_TEXT,
+        max_bytes=cfg["UPLOAD_MAX_BYTES"],
+        max_files=cfg["UPLOAD_MAX_FILES"],
+        max_size_text=evidence.size_text(cfg["UPLOAD_MAX_BYTES"]),
     )
 
 
@@ -194,6 +302,7 @@ def act(entry_id: int, action: str):
     if not form.validate_on_submit():
         abort(400)
     version = form_version(form)
+    name = entry_name(entry)
     try:
         ops.act(
             entry,
@@ -209,7 +318,7 @@ def act(entry_id: int, action: str):
         )
         if latest and latest.action == action_enum and latest.actor_id == current_user.id:
             # A double click: the first click already did it.
-            flash(f"Thao tác “{action_enum.label}” đã được thực hiện.", "info")
+            flash(f"Thao tác “{action_enum.label}” với hồ sơ {name} đã được thực hiện.", "info")
         else:
             flash(error.message, "warning")
     except Invalid as error:
@@ -219,7 +328,10 @@ def act(entry_id: int, action: str):
         abort(error.status, description=error.message)
     else:
         commit_and_notify()
-        flash(f"Đã thực hiện: {action_enum.label}.", "success")
+        done = ACTION_DONE.get(
+            action_enum, f"Đã thực hiện “{action_enum.label}” với hồ sơ {{name}}."
+        )
+        flash(done.format(name=name), "success")
     target = request.form.get("next")
     if target == "inbox":
         return redirect(url_for("inbox.index"), 303)
@@ -233,22 +345,18 @@ def upload_attachment(entry_id: int):
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    files = [f for f in request.files.getlist("files") if f and f.filename]
-    if not files:
+    staged, refused = _posted_evidence()
+    if not staged and not refused:
         flash("Vui lòng chọn tệp để tải lên.", "warning")
         return redirect(url_for("entries.view", entry_id=entry_id), 303)
-    cfg = current_app.config
-    saved, refused = 0, []
-    for storage in files:
-        data = storage.read(cfg["UPLOAD_MAX_BYTES"] + 1)
+    name, saved = entry_name(entry), []
+    for item in staged:
         try:
-            ops.add_attachment(
+            ops.attach_file(
                 entry,
                 actor=current_user,
-                filename=storage.filename,
-                data=data,
-                max_bytes=cfg["UPLOAD_MAX_BYTES"],
-                max_files=cfg["UPLOAD_MAX_FILES"],
+                stored=item.stored,
+                max_files=current_app.config["UPLOAD_MAX_FILES"],
             )
         except Invalid as error:
             refused.append(error.message)
@@ -256,11 +364,10 @@ def upload_attachment(entry_id: int):
             db.session.rollback()
             abort(error.status, description=error.message)
         else:
-            saved += 1
-            db.session.refresh(entry)
+            saved.append(item.stored.filename)
     commit_and_notify()
     if saved:
-        flash(f"Đã tải lên {saved} tệp minh chứng.", "success")
+        flash(f"Đã tải lên {len(saved)} tệp minh chứng cho hồ sơ {name}.", "success")
     for message in refused:
         flash(message, "danger")
     return redirect(url_for("entries.view", entry_id=entry_id), 303)
@@ -297,11 +404,12 @@ def delete_attachment(entry_id: int, attachment_id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    name, filename = entry_name(entry), attachment.filename
     try:
         ops.remove_attachment(attachment, actor=current_user)
     except OperationError as error:
         db.session.rollback()
         abort(error.status, description=error.message)
     commit_and_notify()
-    flash("Đã xóa tệp minh chứng.", "success")
+    flash(f"Đã xóa tệp minh chứng “{filename}” khỏi hồ sơ {name}.", "success")
     return redirect(url_for("entries.view", entry_id=entry_id), 303)

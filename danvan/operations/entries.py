@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from danvan import notifications
 from danvan.extensions import db
 from danvan.models import ENTRY_FIELDS, Attachment, Blob, Campaign, Entry, Event, Role, User
 from danvan.operations import STALE_MESSAGE, Conflict, Invalid, NotAllowed
-from danvan.permissions import can_act, can_edit_entry
+from danvan.permissions import can_act, can_add_evidence, can_edit_entry
 from danvan.text import clean_line, clean_text, format_date, format_number, utcnow
 from danvan.uploads import UploadRejected, sniff_upload
-from danvan.workflow import STEP_BY_STATE, EntryAction, EntryState, resolve_target, transition_for
+from danvan.workflow import (
+    EDITABLE_STATES,
+    STEP_BY_STATE,
+    EntryAction,
+    EntryState,
+    resolve_target,
+    transition_for,
+)
 
 LINE_FIELDS = ("title", "place", "activity_form", "model_name", "model_field")
 TEXT_FIELDS = ("gifts", "result", "model_description")
 MAX_AMOUNT = 10**15
+EVIDENCE_REQUIRED_MESSAGE = (
+    "Chưa gửi duyệt được: kế hoạch này yêu cầu minh chứng. Vui lòng đính kèm ít nhất một tệp "
+    "(ảnh, biên bản, tài liệu…) rồi gửi duyệt lại."
+)
+EVIDENCE_MISSING = "Kế hoạch này yêu cầu minh chứng: đính kèm ít nhất một tệp trước khi gửi duyệt."
 
 
 def check_version(obj, expected_version: int | None) -> None:
@@ -39,13 +52,20 @@ def flush_or_conflict() -> None:
 
 def display_values(entry: Entry) -> dict[str, str]:
     """The author's fields as the text a person reads (names, dd/mm/yyyy, 1.234.500)."""
+    return display_fields(entry.campaign, {name: getattr(entry, name) for name in ENTRY_FIELDS})
+
+
+def display_fields(campaign: Campaign, fields: dict) -> dict[str, str]:
+    """Field values (an entry's or a form's) as the text a person reads."""
+    items = {item.id: item.title for item in campaign.content_items}
+    observances = {o.id: o.display_name for o in campaign.observances}
     out: dict[str, str] = {}
     for name in ENTRY_FIELDS:
-        value = getattr(entry, name)
+        value = fields.get(name)
         if name == "content_item_id":
-            value = entry.content_item.title if entry.content_item else ""
+            value = items.get(value, "")
         elif name == "observance_id":
-            value = entry.observance.display_name if entry.observance else ""
+            value = observances.get(value, "")
         elif isinstance(value, date):
             value = format_date(value)
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -63,7 +83,8 @@ def diff_values(old: dict[str, str], new: dict[str, str]) -> list[dict[str, str]
     ]
 
 
-def _normalise(fields: dict) -> dict:
+def normalise_fields(fields: dict) -> dict:
+    """Form values as they are stored: text cleaned, empty optional lines as None."""
     out = dict(fields)
     for name in LINE_FIELDS:
         if name in out:
@@ -134,7 +155,7 @@ def create_entry(
     """Create a draft entry for the actor's unit."""
     if actor.unit_id is None or not actor.has_role(Role.STAFF, Role.UNIT_HEAD):
         raise NotAllowed("Chỉ cán bộ thuộc một đơn vị mới được lập hồ sơ hoạt động.")
-    fields = _normalise(fields)
+    fields = normalise_fields(fields)
     validate_fields(campaign, fields, confirm_outside=confirm_outside)
     entry = Entry(
         campaign=campaign,
@@ -168,7 +189,7 @@ def update_entry(
     decision = can_edit_entry(actor, entry)
     if not decision:
         raise NotAllowed(decision.reason)
-    fields = _normalise(fields)
+    fields = normalise_fields(fields)
     validate_fields(entry.campaign, fields, confirm_outside=confirm_outside)
     before = display_values(entry)
     for name in (*ENTRY_FIELDS, "outside_period_confirmed"):
@@ -229,6 +250,9 @@ def act(
     if transition.comment_required and not comment:
         raise Invalid("Vui lòng nhập ý kiến khi trả lại.", errors={"comment": "Bắt buộc."})
     campaign = entry.campaign
+    sending = action in (EntryAction.SUBMIT, EntryAction.RESUBMIT)
+    if sending and campaign.evidence_required and not count_attachments(entry):
+        raise Invalid(EVIDENCE_REQUIRED_MESSAGE, errors={"files": EVIDENCE_MISSING})
     source = entry.state_enum
     target = resolve_target(
         transition,
@@ -259,6 +283,7 @@ def act(
         entry.approvals_since_submit = 0
     elif action == EntryAction.APPROVE:
         entry.approvals_since_submit += 1
+        entry.approvals = record_approval(entry.approvals, source, actor, decision.acting_for)
     if action == EntryAction.SEND_BACK:
         entry.report_id = None
     entry.last_comment = comment if comment else entry.last_comment
@@ -270,6 +295,16 @@ def act(
     flush_or_conflict()
     notifications.queue_entry_event(entry, event)
     return event
+
+
+def record_approval(approvals: dict | None, step: EntryState, actor: User, acting_for) -> dict:
+    """A new approvals map with the actor (and whom they acted for) added at ``step``."""
+    out = {state: list(ids) for state, ids in (approvals or {}).items()}
+    ids = out.setdefault(str(step), [])
+    for user in (actor, acting_for):
+        if user is not None and user.id not in ids:
+            ids.append(user.id)
+    return out
 
 
 def mark_signed(entry: Entry, *, actor: User) -> Event:
@@ -318,22 +353,35 @@ def store_blob(data: bytes) -> Blob:
     """Store bytes once, addressed by their SHA-256."""
     sha = hashlib.sha256(data).hexdigest()
     blob = db.session.get(Blob, sha)
-    if blob is None:
+    if blob is None and db.session.get_bind().dialect.name == "postgresql":
+        # The same file stored at the same moment by two requests: one insert wins, both use it.
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        db.session.execute(
+            pg_insert(Blob)
+            .values(sha256=sha, size=len(data), data=data, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["sha256"])
+        )
+        blob = db.session.get(Blob, sha)
+    elif blob is None:
         blob = Blob(sha256=sha, size=len(data), data=data)
         db.session.add(blob)
         db.session.flush()
     return blob
 
 
-def add_attachment(
-    entry: Entry, *, actor: User, filename: str, data: bytes, max_bytes: int, max_files: int
-) -> Attachment:
-    """Attach an evidence file after checking its real type, size and the per-entry limit."""
-    decision = can_edit_entry(actor, entry)
-    if not decision:
-        raise NotAllowed(decision.reason)
-    if len(entry.attachments) >= max_files:
-        raise Invalid(f"Mỗi hồ sơ chỉ được đính kèm tối đa {max_files} tệp.")
+@dataclass(frozen=True)
+class StoredFile:
+    """An evidence file checked and stored, not yet attached to an entry."""
+
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+
+
+def store_upload(*, filename: str, data: bytes, max_bytes: int) -> StoredFile:
+    """Check an uploaded file's size and real type, then store its bytes (content-addressed)."""
     if len(data) > max_bytes:
         raise Invalid(
             f"Tệp “{clean_line(filename)}” vượt quá dung lượng cho phép "
@@ -344,28 +392,67 @@ def add_attachment(
     except UploadRejected as exc:
         raise Invalid(exc.message) from exc
     blob = store_blob(data)
+    return StoredFile(blob.sha256, kind.safe_name, kind.content_type, len(data))
+
+
+def count_attachments(entry: Entry) -> int:
+    """How many evidence files the entry has now (in the database, this transaction)."""
+    stmt = select(func.count(Attachment.id)).where(Attachment.entry_id == entry.id)
+    return db.session.scalar(stmt)
+
+
+def _lock_entry(entry: Entry) -> None:
+    """The entry's row lock (PostgreSQL) or the write lock (SQLite); its version is untouched."""
+    table = Entry.__table__
+    db.session.execute(update(table).where(table.c.id == entry.id).values(version=table.c.version))
+
+
+def attach_file(entry: Entry, *, actor: User, stored: StoredFile, max_files: int) -> Attachment:
+    """Attach a stored file (author; while editable or waiting at the unit step); log it.
+
+    The entry's row is locked before its files are counted, so parallel uploads cannot pass
+    the limit together. Added while the entry waits for its unit head, the history row is
+    "Bổ sung minh chứng".
+    """
+    _lock_entry(entry)
+    db.session.refresh(entry)  # as the last upload that held the lock left it
+    decision = can_add_evidence(actor, entry)
+    if not decision:
+        raise NotAllowed(decision.reason)
+    if count_attachments(entry) >= max_files:
+        raise Invalid(f"Mỗi hồ sơ chỉ được đính kèm tối đa {max_files} tệp.")
     attachment = Attachment(
         entry=entry,
-        blob_sha256=blob.sha256,
-        filename=kind.safe_name,
-        content_type=kind.content_type,
-        size=len(data),
+        blob_sha256=stored.sha256,
+        filename=stored.filename,
+        content_type=stored.content_type,
+        size=stored.size,
         uploaded_by_id=actor.id,
     )
     db.session.add(attachment)
-    if entry.state != EntryState.DRAFT:
-        _log_in_place(entry, actor, "attach", comment=kind.safe_name)
+    action = "attach" if entry.state_enum in EDITABLE_STATES else "supplement"
+    _log_in_place(entry, actor, action, comment=stored.filename)
     db.session.flush()
     return attachment
 
 
+def add_attachment(
+    entry: Entry, *, actor: User, filename: str, data: bytes, max_bytes: int, max_files: int
+) -> Attachment:
+    """Check, store and attach one uploaded evidence file (see ``attach_file``)."""
+    decision = can_add_evidence(actor, entry)
+    if not decision:
+        raise NotAllowed(decision.reason)
+    stored = store_upload(filename=filename, data=data, max_bytes=max_bytes)
+    return attach_file(entry, actor=actor, stored=stored, max_files=max_files)
+
+
 def remove_attachment(attachment: Attachment, *, actor: User) -> None:
-    """Remove an evidence file from an editable entry (stored blobs are never deleted)."""
+    """Remove an evidence file from an editable entry and log it (blobs are never deleted)."""
     entry = attachment.entry
     decision = can_edit_entry(actor, entry)
     if not decision:
         raise NotAllowed(decision.reason)
-    if entry.state != EntryState.DRAFT:
-        _log_in_place(entry, actor, "detach", comment=attachment.filename)
+    _log_in_place(entry, actor, "detach", comment=attachment.filename)
     db.session.delete(attachment)
     db.session.flush()

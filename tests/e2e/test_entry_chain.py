@@ -117,7 +117,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     shot(staff, "01-new-entry-form")
     staff.get_by_role("button", name="Lưu nháp").click()
 
-    expect(flash(staff, "Đã lưu nháp hồ sơ.")).to_be_visible()
+    expect(flash(staff, "Đã lưu nháp hồ sơ “")).to_be_visible()
     expect(staff).to_have_url(re.compile(r"/hoat-dong/\d+$"))
     entry_id = int(staff.url.rsplit("/", 1)[1])
     expect(staff.get_by_role("heading", name=TITLE)).to_be_visible()
@@ -138,18 +138,22 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
         {"name": PHOTO_NAME, "mimeType": "image/png", "buffer": png_bytes()}
     )
     staff.get_by_role("button", name="Tải lên").click()
-    expect(flash(staff, "Đã tải lên 1 tệp minh chứng.")).to_be_visible()
+    expect(flash(staff, "Đã tải lên 1 tệp minh chứng cho hồ sơ")).to_be_visible()
     expect(staff.locator("#attachments li")).to_have_count(1)
     expect(staff.locator("#attachments")).to_contain_text(PHOTO_NAME)
     expect(staff.get_by_role("heading", name="Minh chứng (1/10)")).to_be_visible()
     shot(staff, "02-draft-with-photo")
     staff.locator("#entry-actions").get_by_role("button", name="Gửi duyệt").click()
-    expect(flash(staff, "Đã thực hiện: Gửi duyệt.")).to_be_visible()
+    expect(flash(staff, "Đã gửi duyệt hồ sơ “")).to_be_visible()
     expect(state_badge(staff)).to_have_text("Chờ trưởng phòng duyệt")
     expect(staff.get_by_role("link", name="Sửa", exact=True)).to_have_count(0)
-    expect(staff.locator("form.upload-form")).to_have_count(0)
-    expect_history(staff, [("Tạo hồ sơ", staff_name), ("Gửi duyệt", staff_name)])
-    expect(history(staff).nth(1)).to_contain_text("Nháp → Chờ trưởng phòng duyệt")
+    # Evidence can still be added until the head approves (issue 7).
+    expect(staff.locator("form.upload-form")).to_have_count(1)
+    expect_history(
+        staff,
+        [("Tạo hồ sơ", staff_name), ("Thêm minh chứng", staff_name), ("Gửi duyệt", staff_name)],
+    )
+    expect(history(staff).nth(2)).to_contain_text("Nháp → Chờ trưởng phòng duyệt")
     shot(staff, "03-submitted")
 
     # 3. The unit head sees it in the inbox and returns it; first without a comment.
@@ -183,7 +187,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     expect(head).to_have_url(re.compile(rf"/hoat-dong/{entry_id}$"))
     head.reload()
     expect(state_badge(head)).to_have_text("Chờ trưởng phòng duyệt")
-    expect(history(head)).to_have_count(2)
+    expect(history(head)).to_have_count(3)
     assert event_count(entry_id, "return") == 0
 
     # A comment of spaces passes the browser's check; the server refuses it.
@@ -191,11 +195,11 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     return_button.click()
     expect(flash(head, "Vui lòng nhập ý kiến khi trả lại.")).to_be_visible()
     expect(state_badge(head)).to_have_text("Chờ trưởng phòng duyệt")
-    expect(history(head)).to_have_count(2)
+    expect(history(head)).to_have_count(3)
 
     comment_box.fill(COMMENT)
     return_button.click()
-    expect(flash(head, "Đã thực hiện: Trả lại.")).to_be_visible()
+    expect(flash(head, "Đã trả lại hồ sơ “")).to_be_visible()
     expect(state_badge(head)).to_have_text("Bị trả lại")
     expect(head.locator("#return-comment")).to_contain_text(COMMENT)
     expect(head.locator("#todo-count")).to_have_text("0")
@@ -218,7 +222,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     field(staff, "Người dân tham gia").fill("35")
     shot(staff, "06-edit-form")
     staff.get_by_role("button", name="Lưu và gửi duyệt lại").click()
-    expect(flash(staff, "Đã lưu và gửi duyệt lại hồ sơ.")).to_be_visible()
+    expect(flash(staff, "Đã lưu và gửi duyệt lại hồ sơ “")).to_be_visible()
     expect(state_badge(staff)).to_have_text("Chờ trưởng phòng duyệt")
     expect(staff.locator("#return-comment")).to_have_count(0)
     expect(staff.locator("dl.entry-fields")).to_contain_text("40 cán bộ, đảng viên; 35 người dân")
@@ -244,7 +248,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     }
     replay_url = approve_form.get_attribute("action")
     approve_form.get_by_role("button", name="Duyệt", exact=True).dblclick()
-    expect(flash(head, "Đã thực hiện: Duyệt.")).to_be_visible()
+    expect(flash(head, "Đã duyệt hồ sơ “")).to_be_visible()
     expect(state_badge(head)).to_have_text("Chờ Văn phòng duyệt")
     expect(history(head)).to_have_count(rows_before + 1)
     head.wait_for_timeout(300)  # let a second request, if one went out, finish
@@ -256,7 +260,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     again = head.request.post(replay_url, form=replay, max_redirects=0)
     assert again.status == 303
     head.reload()
-    expect(flash(head, "Thao tác “Duyệt” đã được thực hiện.")).to_be_visible()
+    expect(flash(head, "Thao tác “Duyệt” với hồ sơ")).to_be_visible()
     expect(history(head)).to_have_count(rows_before + 1)
     assert event_count(entry_id, "approve") == 1
     expect(head.locator("#todo-count")).to_have_text("0")
@@ -270,7 +274,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     expect(row).to_contain_text("Chờ Văn phòng duyệt")
     shot(office, "08-office-inbox")
     row.get_by_role("button", name="Duyệt", exact=True).click()
-    expect(flash(office, "Đã thực hiện: Duyệt.")).to_be_visible()
+    expect(flash(office, "Đã duyệt hồ sơ “")).to_be_visible()
     expect(office).to_have_url(re.compile(r"/viec-can-xu-ly$"))
     expect(office.get_by_text("Không có hồ sơ nào đang chờ bạn xử lý.")).to_be_visible()
     expect(office.locator("#todo-count")).to_have_text("0")
@@ -282,6 +286,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
         office,
         [
             ("Tạo hồ sơ", staff_name),
+            ("Thêm minh chứng", staff_name),
             ("Gửi duyệt", staff_name),
             ("Trả lại", head_name),
             ("Gửi duyệt lại", staff_name),
@@ -289,8 +294,8 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
             ("Duyệt", office_name),
         ],
     )
-    expect(history(office).nth(4)).to_contain_text("Chờ trưởng phòng duyệt → Chờ Văn phòng duyệt")
-    expect(history(office).nth(5)).to_contain_text("Chờ Văn phòng duyệt → Đã duyệt")
+    expect(history(office).nth(5)).to_contain_text("Chờ trưởng phòng duyệt → Chờ Văn phòng duyệt")
+    expect(history(office).nth(6)).to_contain_text("Chờ Văn phòng duyệt → Đã duyệt")
     shot(office, "09-approved-history")
 
     staff.reload()
@@ -304,7 +309,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     field(staff, "Từ ngày").fill("17/10/2023")
     field(staff, "Đến ngày").fill("17/10/2023")
     staff.get_by_role("button", name="Lưu và gửi duyệt").dblclick()
-    expect(flash(staff, "Đã lưu và gửi duyệt hồ sơ.")).to_be_visible()
+    expect(flash(staff, "Đã lưu và gửi duyệt hồ sơ “")).to_be_visible()
     expect(state_badge(staff)).to_have_text("Chờ trưởng phòng duyệt")
     staff.wait_for_timeout(300)
     assert db.session.scalar(select(func.count(Entry.id))) == entries_before + 1

@@ -24,7 +24,7 @@
   // Refuse oversized files before uploading them (the server refuses them too, with 413).
   function checkUpload(form) {
     var input = form.querySelector("input[type=file]");
-    var out = form.querySelector(".upload-error");
+    var out = form.querySelector(".upload-error, .evidence-message");
     var max = parseInt(form.dataset.maxBytes, 10);
     var left = parseInt(form.dataset.maxFiles, 10);
     var msgs = [];
@@ -33,10 +33,10 @@
     }
     Array.prototype.forEach.call(input.files, function (f) {
       if (f.size > max) {
-        msgs.push("Tệp “" + f.name + "” vượt quá 20 MB.");
+        msgs.push("Tệp “" + f.name + "” vượt quá dung lượng cho phép (20 MB).");
       }
     });
-    out.textContent = msgs.join(" ");
+    if (out) { out.textContent = msgs.join(" "); }
     return msgs.length === 0;
   }
 
