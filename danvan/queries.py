@@ -8,9 +8,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from danvan.extensions import db
-from danvan.models import Campaign, Delegation, Entry, Report, Role, Unit, User
+from danvan.models import Campaign, Delegation, Entry, Event, Report, Role, Unit, User
 from danvan.text import fold, like_contains
 from danvan.workflow import (
+    EntryAction,
     EntryState,
     Party,
     report_states_waiting_for,
@@ -25,16 +26,34 @@ def _head_unit_ids(user: User) -> set[int]:
     return units
 
 
+def _not_excluded(user: User):
+    """SQL twin of the approval steps' separation of duties: not the author, and no approval
+    of this entry at another step (as the actor or the head a delegate acted for)."""
+    approved_elsewhere = (
+        select(Event.id)
+        .where(
+            Event.entry_id == Entry.id,
+            Event.action == EntryAction.APPROVE.value,
+            or_(Event.actor_id == user.id, Event.acting_for_id == user.id),
+            Event.from_state != Entry.state,
+        )
+        .exists()
+    )
+    return (Entry.author_id != user.id) & ~approved_elsewhere
+
+
 def entry_inbox_filter(user: User):
     """SQL condition for entries waiting on this user, from the workflow table."""
     conditions = []
     head_units = _head_unit_ids(user)
     if head_units:
         states = [s.value for s in states_waiting_for(Party.UNIT_HEAD)]
-        conditions.append(Entry.state.in_(states) & Entry.unit_id.in_(head_units))
+        conditions.append(
+            Entry.state.in_(states) & Entry.unit_id.in_(head_units) & _not_excluded(user)
+        )
     if user.has_role(Role.OFFICE, Role.OFFICE_CHIEF):
         states = [s.value for s in states_waiting_for(Party.OFFICE)]
-        conditions.append(Entry.state.in_(states))
+        conditions.append(Entry.state.in_(states) & _not_excluded(user))
     # The author's own to-do: entries returned for revision.
     author_states = [s.value for s in states_waiting_for(Party.AUTHOR) if s == EntryState.RETURNED]
     conditions.append(Entry.state.in_(author_states) & (Entry.author_id == user.id))
@@ -135,13 +154,29 @@ def visibility_filter(user: User):
     not_private = Entry.state.notin_([EntryState.DRAFT.value, EntryState.WITHDRAWN.value])
     own = Entry.author_id == user.id
     if user.has_role(*OVERSEER_ROLES):
-        return own | (Entry.state != EntryState.DRAFT.value)
+        return own | not_private
     units = _head_unit_ids(user) | ({user.unit_id} if user.unit_id else set())
     return own | (Entry.unit_id.in_(units) & not_private)
 
 
+def filter_units(user: User) -> list[Unit]:
+    """Units a user may filter entries by: all for overseers, else their own and headed ones."""
+    from danvan.permissions import OVERSEER_ROLES
+
+    stmt = select(Unit).order_by(Unit.position, Unit.id)
+    if not user.has_role(*OVERSEER_ROLES):
+        unit_ids = _head_unit_ids(user) | ({user.unit_id} if user.unit_id else set())
+        stmt = stmt.where(Unit.id.in_(unit_ids))
+    return list(db.session.scalars(stmt))
+
+
+# The states the campaign overview counts: drafts and withdrawn entries are their authors'
+# private business (nobody else may see them), so they are in no one's figures.
+OVERVIEW_STATES = [s for s in EntryState if s not in (EntryState.DRAFT, EntryState.WITHDRAWN)]
+
+
 def campaign_unit_counts(campaign: Campaign) -> tuple[list[Unit], dict[int, dict[str, int]]]:
-    """Per unit, how many entries are in each state (one grouped query)."""
+    """Per unit, how many entries are in each of ``OVERVIEW_STATES`` (one grouped query)."""
     units = list(
         db.session.scalars(
             select(Unit).where(Unit.agency_id == campaign.agency_id).order_by(Unit.position)
@@ -149,10 +184,14 @@ def campaign_unit_counts(campaign: Campaign) -> tuple[list[Unit], dict[int, dict
     )
     rows = db.session.execute(
         select(Entry.unit_id, Entry.state, func.count(Entry.id))
-        .where(Entry.campaign_id == campaign.id)
+        .where(
+            Entry.campaign_id == campaign.id,
+            Entry.state.in_([s.value for s in OVERVIEW_STATES]),
+        )
         .group_by(Entry.unit_id, Entry.state)
     )
     counts: dict[int, dict[str, int]] = {u.id: {} for u in units}
     for unit_id, state, n in rows:
-        counts.setdefault(unit_id, {})[state] = n
+        if unit_id in counts:  # the table and its totals count the same rows
+            counts[unit_id][state] = n
     return units, counts

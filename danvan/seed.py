@@ -43,6 +43,9 @@ PEOPLE = [
     ("phogiamdoc", "Trần Thị Thu Hà", "VP", [Role.DEPUTY_DIRECTOR], "Phó Giám đốc"),
     ("chanhvp", "Lê Văn Thắng", "VP", [Role.OFFICE_CHIEF, Role.UNIT_HEAD], "Chánh Văn phòng"),
     ("vanphong", "Phạm Thị Lan", "VP", [Role.OFFICE, Role.STAFF], "Chuyên viên Văn phòng"),
+    # A second office member: an entry Văn phòng writes itself is approved at the unit step by
+    # the Chánh Văn phòng and at the office step by someone else (separation of duties).
+    ("vanphong2", "Trần Văn Bình", "VP", [Role.OFFICE, Role.STAFF], "Chuyên viên Văn phòng"),
     ("vanthu", "Đỗ Thị Hồng", "VP", [Role.CLERK], "Văn thư"),
     ("admin", "Quản trị hệ thống", None, [Role.ADMIN], "Quản trị hệ thống"),
 ]
@@ -75,88 +78,128 @@ CONTENT_ITEMS = [
     "Hoạt động hưởng ứng, chào mừng các ngày kỷ niệm trong tháng 10 và an sinh xã hội",
 ]
 
+# key, day of October, name, founding year (the anniversary is computed from it)
 OBSERVANCES = [
-    (1, "Ngày Quốc tế Người cao tuổi", None),
-    (2, "Ngày Khuyến học Việt Nam", None),
-    (13, "Ngày Doanh nhân Việt Nam", None),
-    (14, "Ngày thành lập Hội Nông dân Việt Nam", 1930),
-    (15, "Ngày thành lập Hội Liên hiệp Thanh niên Việt Nam", 1956),
-    (15, "Ngày truyền thống công tác dân vận của Đảng", 1930),
-    (17, "Ngày vì người nghèo", None),
-    (20, "Ngày thành lập Hội Liên hiệp Phụ nữ Việt Nam", 1930),
+    ("elderly", 1, "Ngày Quốc tế Người cao tuổi", None),
+    ("study", 2, "Ngày Khuyến học Việt Nam", None),
+    ("business", 13, "Ngày Doanh nhân Việt Nam", None),
+    ("farmers", 14, "Ngày thành lập Hội Nông dân Việt Nam", 1930),
+    ("youth", 15, "Ngày thành lập Hội Liên hiệp Thanh niên Việt Nam", 1956),
+    ("danvan", 15, "Ngày truyền thống công tác dân vận của Đảng", 1930),
+    ("poor", 17, "Ngày vì người nghèo", None),
+    ("women", 20, "Ngày thành lập Hội Liên hiệp Phụ nữ Việt Nam", 1930),
 ]
+OBSERVANCE_NAMES = {key: name for key, _, name, _ in OBSERVANCES}
 
-RECIPIENTS = "\n".join(
-    [
-        "Ban Dân vận Tỉnh ủy",
-        "Ban Tuyên giáo Đảng ủy khối",
-        "Giám đốc, các Phó Giám đốc Sở",
-        "Các phòng chuyên môn, đơn vị thuộc Sở",
-        "Website của Sở",
-    ]
-)
+# Since 2025 the provincial Ban Dân vận is part of the Ban Tuyên giáo và Dân vận Tỉnh ủy.
+MERGED_BAN_YEAR = 2025
 
+
+def ban_dan_van(year: int) -> str:
+    """The provincial Party body a campaign of this year reports to."""
+    return "Ban Tuyên giáo và Dân vận Tỉnh ủy" if year >= MERGED_BAN_YEAR else "Ban Dân vận Tỉnh ủy"
+
+
+def _recipients(year: int) -> str:
+    return "\n".join(
+        [
+            ban_dan_van(year),
+            "Ban Tuyên giáo Đảng ủy khối",
+            "Giám đốc, các Phó Giám đốc Sở",
+            "Các phòng chuyên môn, đơn vị thuộc Sở",
+            "Website của Sở",
+        ]
+    )
+
+
+# The demo's activities. ``observance`` ties an activity to the commemorative day it answers
+# (it is then dated on that day or just before it); the others spread over the month. Texts
+# may quote {year} (the campaign's) and {n} (the observance's anniversary in that year).
 ACTIVITIES = [
-    (
-        "Hội nghị quán triệt Nghị quyết số 25-NQ/TW về công tác dân vận",
-        "Hội trường Sở",
-        "Hội nghị",
-        1,
-        45,
-        0,
-        None,
-        "Quán triệt đến 100% cán bộ, công chức; thảo luận giải pháp nâng cao hiệu quả dân vận.",
-    ),
-    (
-        "Tuyên truyền Ngày truyền thống công tác dân vận trên Website của Sở",
-        "Website Sở",
-        "Tuyên truyền trên website",
-        0,
-        0,
-        0,
-        None,
-        "Đăng 05 tin, bài về Ngày truyền thống công tác dân vận (15/10/1930 - 15/10/2023).",
-    ),
-    (
-        "Thăm hỏi, tặng quà hộ nghèo tại xã Thanh Hà",
-        "Xã Thanh Hà, huyện Thanh Liêm",
-        "Thăm hỏi, tặng quà",
-        3,
-        12,
-        30,
-        15_000_000,
-        "Tặng 30 suất quà, mỗi suất 500.000 đồng cho hộ nghèo, hộ cận nghèo.",
-    ),
-    (
-        "Tiếp công dân và đối thoại về cấp phép xây dựng",
-        "Trụ sở tiếp công dân",
-        "Tiếp công dân, đối thoại",
-        2,
-        4,
-        26,
-        None,
-        "Tiếp 26 lượt công dân; giải quyết dứt điểm 08 đơn kiến nghị thuộc thẩm quyền.",
-    ),
-    (
-        "Ủng hộ Quỹ “Vì người nghèo” một ngày lương",
-        "Cơ quan Sở",
-        "Quyên góp",
-        3,
-        86,
-        0,
-        24_350_000,
-        "Cán bộ, công chức, viên chức ủng hộ một ngày lương vào Quỹ “Vì người nghèo”.",
-    ),
-    (
-        "Rút ngắn thời gian giải quyết thủ tục cấp giấy phép xây dựng",
-        "Bộ phận một cửa",
-        "Cải cách hành chính",
-        2,
-        6,
-        0,
-        None,
-        "Giải quyết 124/124 hồ sơ đúng hạn, trong đó 37 hồ sơ trước hạn (tỷ lệ 100%).",
-    ),
+    {
+        "title": "Hội nghị quán triệt Nghị quyết số 25-NQ/TW về công tác dân vận",
+        "place": "Hội trường Sở",
+        "form": "Hội nghị",
+        "item": 2,
+        "officials": 45,
+        "citizens": 0,
+        "amount": None,
+        "result": "Quán triệt đến 100% cán bộ, công chức; thảo luận giải pháp nâng cao hiệu quả "
+        "dân vận.",
+    },
+    {
+        "title": "Tuyên truyền kỷ niệm {n} năm Ngày truyền thống công tác dân vận của Đảng trên "
+        "Website của Sở",
+        "place": "Website Sở",
+        "form": "Tuyên truyền trên website",
+        "item": 1,
+        "officials": 0,
+        "citizens": 0,
+        "amount": None,
+        "result": "Đăng 05 tin, bài về Ngày truyền thống công tác dân vận của Đảng "
+        "(15/10/1930 - 15/10/{year}) và phong trào thi đua “Dân vận khéo”.",
+        "observance": "danvan",
+    },
+    {
+        "title": "Thăm hỏi, tặng quà hộ nghèo tại xã Thanh Hà nhân Ngày vì người nghèo",
+        "place": "Xã Thanh Hà, huyện Thanh Liêm",
+        "form": "Thăm hỏi, tặng quà",
+        "item": 4,
+        "officials": 12,
+        "citizens": 30,
+        "amount": 15_000_000,
+        "gifts": "30 suất quà, mỗi suất 500.000 đồng",
+        "result": "Tặng 30 suất quà cho hộ nghèo, hộ cận nghèo của xã.",
+        "observance": "poor",
+    },
+    {
+        "title": "Tiếp công dân và đối thoại về cấp phép xây dựng",
+        "place": "Trụ sở tiếp công dân",
+        "form": "Tiếp công dân, đối thoại",
+        "item": 3,
+        "officials": 4,
+        "citizens": 26,
+        "amount": None,
+        "result": "Tiếp 26 lượt công dân; giải quyết dứt điểm 08 đơn kiến nghị thuộc thẩm quyền.",
+    },
+    {
+        "title": "Ủng hộ Quỹ “Vì người nghèo” một ngày lương",
+        "place": "Cơ quan Sở",
+        "form": "Quyên góp",
+        "item": 4,
+        "officials": 86,
+        "citizens": 0,
+        "amount": 24_350_000,
+        "result": "Cán bộ, công chức, viên chức ủng hộ một ngày lương vào Quỹ “Vì người nghèo”.",
+        "observance": "poor",
+    },
+    {
+        "title": "Rút ngắn thời gian giải quyết thủ tục cấp giấy phép xây dựng",
+        "place": "Bộ phận một cửa",
+        "form": "Cải cách hành chính",
+        "item": 3,
+        "officials": 6,
+        "citizens": 0,
+        "amount": None,
+        "result": "Giải quyết 124/124 hồ sơ đúng hạn, trong đó 37 hồ sơ trước hạn (tỷ lệ 100%).",
+        "model": (
+            "Mô hình “Một cửa thân thiện”",
+            "Xây dựng Đảng và hệ thống chính trị",
+            "Hướng dẫn tận tình, giải quyết nhanh hồ sơ cho người dân.",
+        ),
+    },
+    {
+        "title": "Tọa đàm kỷ niệm {n} năm Ngày thành lập Hội Liên hiệp Phụ nữ Việt Nam",
+        "place": "Hội trường Sở",
+        "form": "Tọa đàm",
+        "item": 4,
+        "officials": 38,
+        "citizens": 0,
+        "amount": None,
+        "result": "Ban Nữ công Công đoàn Sở tổ chức tọa đàm (20/10/1930 - 20/10/{year}), biểu "
+        "dương 05 nữ cán bộ tiêu biểu.",
+        "observance": "women",
+    },
 ]
 
 
@@ -184,44 +227,59 @@ def _campaign(agency: Agency, year: int, start: date, end: date, deadline: date)
         period_start=start,
         period_end=end,
         report_deadline=deadline,
+        report_recipient=ban_dan_van(year),
         report_subject=f"Kết quả triển khai Tháng cao điểm thực hiện công tác dân vận năm {year}",
-        recipients=RECIPIENTS,
+        recipients=_recipients(year),
     )
     campaign.content_items = [
         ContentItem(position=i, title=title) for i, title in enumerate(CONTENT_ITEMS, start=1)
     ]
     campaign.observances = [
         Observance(day=date(year, 10, d), name=name, founding_year=founded)
-        for d, name, founded in OBSERVANCES
+        for _, d, name, founded in OBSERVANCES
     ]
     db.session.add(campaign)
     return campaign
 
 
-def _fields(campaign: Campaign, index: int, unit: Unit, day_offset: int) -> dict:
-    title, place, form, item, officials, citizens, amount, result = ACTIVITIES[
-        index % len(ACTIVITIES)
-    ]
-    day = campaign.period_start + timedelta(days=day_offset % 28)
-    observance = campaign.observances[index % len(campaign.observances)] if index % 3 == 0 else None
+def _fields(campaign: Campaign, index: int, day_offset: int) -> dict:
+    """The fields of demo activity ``index`` for ``unit``, dated inside the campaign's year.
+
+    An activity tied to an observance answers that observance of this campaign and is dated
+    on its day or up to two days before; the others spread over the period by ``day_offset``.
+    """
+    activity = ACTIVITIES[index % len(ACTIVITIES)]
+    observance = None
+    if activity.get("observance"):
+        name = OBSERVANCE_NAMES[activity["observance"]]
+        observance = next(o for o in campaign.observances if o.name == name)
+        day = observance.day - timedelta(days=index % 3)
+    else:
+        day = campaign.period_start + timedelta(days=day_offset % 28)
+    last = day + timedelta(days=index % 2)
+    if observance is not None:
+        last = min(last, observance.day)
+    day = max(day, campaign.period_start)
+    last = min(max(last, day), campaign.period_end)
+    words = {"year": campaign.year, "n": observance.anniversary if observance else ""}
+    model_name, model_field, model_description = activity.get("model") or (None, None, None)
+    officials = activity["officials"]
     return {
-        "content_item_id": campaign.content_items[item % len(campaign.content_items)].id,
-        "title": f"{title} ({unit.abbreviation})",
+        "content_item_id": campaign.content_items[activity["item"] - 1].id,
+        "title": activity["title"].format(**words),
         "date_from": day,
-        "date_to": day + timedelta(days=index % 2),
-        "place": place,
-        "activity_form": form,
+        "date_to": last,
+        "place": activity["place"],
+        "activity_form": activity["form"],
         "observance_id": observance.id if observance else None,
-        "participants_officials": officials + index,
-        "participants_citizens": citizens,
-        "amount_vnd": amount,
-        "gifts": "",
-        "result": result,
-        "model_name": "Mô hình “Một cửa thân thiện”" if index % 5 == 0 else None,
-        "model_field": "Xây dựng Đảng và hệ thống chính trị" if index % 5 == 0 else None,
-        "model_description": "Hướng dẫn tận tình, giải quyết nhanh hồ sơ cho người dân."
-        if index % 5 == 0
-        else None,
+        "participants_officials": officials + index if officials else 0,
+        "participants_citizens": activity["citizens"],
+        "amount_vnd": activity["amount"],
+        "gifts": activity.get("gifts", ""),
+        "result": activity["result"].format(**words),
+        "model_name": model_name,
+        "model_field": model_field,
+        "model_description": model_description,
     }
 
 
@@ -289,9 +347,7 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
     for i, code in enumerate(unit_codes):
         for k in range(2):
             author = users[f"cv.{code}"]
-            entry = ops.create_entry(
-                past, actor=author, fields=_fields(past, i * 2 + k, author.unit, i * 3 + k)
-            )
+            entry = ops.create_entry(past, actor=author, fields=_fields(past, i * 2 + k, i * 3 + k))
             ops.act(entry, EntryAction.SUBMIT, actor=author)
             ops.act(entry, EntryAction.APPROVE, actor=users[f"tp.{code}"])
             ops.act(entry, EntryAction.APPROVE, actor=office)
@@ -310,7 +366,7 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
         wanted = plan[i % len(plan)]
         for k, state in enumerate(dict.fromkeys([wanted, "pending_unit", "approved"])):
             entry = ops.create_entry(
-                current, actor=author, fields=_fields(current, i + k, author.unit, i * 4 + k)
+                current, actor=author, fields=_fields(current, i + k, i * 4 + k)
             )
             if state == "draft":
                 continue
@@ -329,10 +385,13 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
                     comment="Đề nghị bổ sung số người dân tham gia và ảnh minh chứng.",
                 )
             if state == "resubmitted":
-                fields = _fields(current, i + k, author.unit, i * 4 + k)
+                fields = _fields(current, i + k, i * 4 + k)
                 fields["participants_citizens"] += 20
                 ops.update_entry(entry, actor=author, fields=fields, expected_version=entry.version)
                 ops.act(entry, EntryAction.RESUBMIT, actor=author)
+    # From now on the current plan asks for evidence before "Gửi duyệt" (set after the demo's
+    # entries above, which were sent without files; a returned one now needs a file first).
+    current.evidence_required = True
     db.session.flush()
     objects = {
         "agency": agency,

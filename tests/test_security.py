@@ -57,7 +57,7 @@ def test_allowed_uploads_are_stored_once_by_content(world, login, draft):
         ("so-lieu.xlsx", office_file("xlsx")),
         ("ban-sao.png", PNG),
     ).get_data(as_text=True)
-    assert "Đã tải lên 5 tệp minh chứng." in page
+    assert "Đã tải lên 5 tệp minh chứng cho hồ sơ" in page
     names = [a.filename for a in db.session.get(Entry, draft.id).attachments]
     assert names == [
         "ảnh hội nghị.png",

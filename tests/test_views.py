@@ -135,7 +135,9 @@ def test_two_approvers_at_once(world, login, app):
         data={"version": version, "comment": "Trả lại"},
         follow_redirects=True,
     )
-    assert "Đã thực hiện: Duyệt" in ok.get_data(as_text=True)
+    assert "Đã duyệt hồ sơ “Hội nghị tuyên truyền công tác dân vận (QLXD)”." in ok.get_data(
+        as_text=True
+    )
     assert "Hồ sơ đã được người khác xử lý, vui lòng tải lại trang." in late.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Entry, entry.id).state == EntryState.APPROVED

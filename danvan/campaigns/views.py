@@ -1,5 +1,5 @@
 from flask import redirect, render_template, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from danvan import queries
@@ -7,7 +7,7 @@ from danvan.campaigns import bp
 from danvan.extensions import db
 from danvan.models import Campaign, Report
 from danvan.text import today_vn
-from danvan.workflow import EntryState
+from danvan.workflow import EntryState, ReportState
 
 
 @bp.route("/")
@@ -24,12 +24,17 @@ def home():
 def view(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     units, counts = queries.campaign_unit_counts(campaign)
-    totals = {s.value: sum(c.get(s.value, 0) for c in counts.values()) for s in EntryState}
+    states = queries.OVERVIEW_STATES
+    # The header's figures are the table's footer: the same rows, the same states.
+    totals = {s.value: sum(counts[u.id].get(s.value, 0) for u in units) for s in states}
     reports = list(
         db.session.scalars(
             select(Report).where(Report.campaign_id == campaign.id).order_by(Report.id)
         )
     )
+    open_states = (ReportState.DRAFT, ReportState.SUBMITTED)
+    open_report = next((r for r in reports if r.state in open_states), None)
+    sent_report = next((r for r in reversed(reports) if r.state == ReportState.ISSUED), None)
     campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
     return render_template(
         "campaigns/view.html",
@@ -37,8 +42,14 @@ def view(campaign_id: int):
         units=units,
         counts=counts,
         totals=totals,
-        states=list(EntryState),
+        total=sum(totals.values()),
+        states=states,
+        linked_units={u.id for u in queries.filter_units(current_user)},
         today=today_vn(),
         reports=reports,
+        open_report=open_report,
+        sent_report=sent_report,
+        # Nothing new to compile: no open report and no approved entry outside a report.
+        can_compile=open_report is not None or totals[EntryState.APPROVED.value] > 0,
         campaigns=campaigns,
     )
