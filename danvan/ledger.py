@@ -154,7 +154,9 @@ def check_chain(chain: str, connection=None) -> ChainBreak | None:
     # Core, not the ORM: what is checked is what the database holds, read through the
     # column types only (so dates, times and JSON compare as they were sealed).
     rows = connection.execute(
-        select(table).order_by(table.c.seq.is_(None), table.c.seq, table.c.id)
+        select(table)
+        .order_by(table.c.seq.is_(None), table.c.seq, table.c.id)
+        .execution_options(yield_per=1000)  # streamed: the history may be long
     ).mappings()
     expected_prev, expected_seq = GENESIS, 1
     for row in rows:

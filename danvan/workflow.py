@@ -327,6 +327,7 @@ class ReportState(StrEnum):
     SUBMITTED = "submitted"
     SIGNED = "signed"
     ISSUED = "issued"
+    DELETED = "deleted"  # an empty draft Văn phòng deleted (soft: its history stays)
 
     @property
     def label(self) -> str:
@@ -338,12 +339,14 @@ REPORT_STATE_LABELS = {
     ReportState.SUBMITTED: "Chờ ký",
     ReportState.SIGNED: "Đã ký",
     ReportState.ISSUED: "Đã phát hành",
+    ReportState.DELETED: "Đã xóa",
 }
 REPORT_STATE_COLORS = {
     ReportState.DRAFT: "secondary",
     ReportState.SUBMITTED: "warning",
     ReportState.SIGNED: "primary",
     ReportState.ISSUED: "success",
+    ReportState.DELETED: "light",
 }
 
 
@@ -354,6 +357,7 @@ class ReportAction(StrEnum):
     RETURN = "return"
     SIGN = "sign"
     ISSUE = "issue"
+    DELETE = "delete"
 
     @property
     def label(self) -> str:
@@ -367,6 +371,7 @@ REPORT_ACTION_LABELS = {
     ReportAction.RETURN: "Trả lại",
     ReportAction.SIGN: "Ký duyệt",
     ReportAction.ISSUE: "Phát hành",
+    ReportAction.DELETE: "Xóa dự thảo",
 }
 
 
@@ -411,6 +416,8 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         style="success",
         excludes=(Exclusion.REPORT_SIGNER,),
     ),
+    # Only a draft without entries (checked by the operation); the row and its history stay.
+    ReportTransition(_RA.DELETE, _R.DRAFT, _R.DELETED, Party.OFFICE, style="outline-danger"),
 )
 
 
@@ -427,5 +434,6 @@ def report_states_waiting_for(party: Party) -> frozenset[ReportState]:
     return frozenset(
         t.source
         for t in REPORT_TRANSITIONS
-        if t.party == party and t.action not in (ReportAction.COMPILE, ReportAction.EDIT)
+        if t.party == party
+        and t.action not in (ReportAction.COMPILE, ReportAction.EDIT, ReportAction.DELETE)
     )

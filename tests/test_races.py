@@ -120,7 +120,7 @@ def test_parallel_signatures_one_wins(dept, app, live_server):
         ),
     )
     no_server_errors(pages, server)
-    wins, others = tally(pages, "Đã thực hiện: Ký duyệt.")
+    wins, others = tally(pages, "Đã ký báo cáo số 01/BC-SXD.")
     assert wins == 1, (wins, others)
     # The same director clicked ten times: the others are told it is done.
     assert set(others) == {"Thao tác “Ký duyệt” đã được thực hiện."}, others
@@ -155,7 +155,9 @@ def test_parallel_issues_one_archive_row(dept, app, live_server):
         ),
     )
     no_server_errors(pages, server)
-    wins, others = tally(pages, "Đã thực hiện: Phát hành.")
+    wins, others = tally(
+        pages, "Đã phát hành báo cáo số 01/BC-SXD: đã vào sổ văn bản đi và lưu trữ."
+    )
     assert wins == 1, (wins, others)
     assert set(others) == {"Thao tác “Phát hành” đã được thực hiện."}, others
     db.session.expire_all()
@@ -180,7 +182,7 @@ def test_parallel_compiles_one_open_report(dept, app, live_server):
         ),
     )
     no_server_errors(pages, server)
-    wins, others = tally(pages, "Đã tổng hợp báo cáo từ các hồ sơ đã duyệt.")
+    wins, others = tally(pages, "Đã tổng hợp báo cáo năm 2023 từ 3 hồ sơ đã duyệt.")
     assert wins == 1, (wins, others)
     assert set(others) == {"Thao tác “Tổng hợp báo cáo” đã được thực hiện."}, others
     db.session.expire_all()
@@ -201,6 +203,7 @@ def test_parallel_compiles_one_open_report(dept, app, live_server):
 
 def test_parallel_uploads_keep_the_limit(world, app, live_server):
     limit = 10
+    name = "“Hội nghị tuyên truyền công tác dân vận (QLXD)”"  # the entry, as flashes name it
     full = entry_ops.create_entry(world.campaign, actor=world.staff_a, fields=world.entry_fields())
     for i in range(limit - 1):
         entry_ops.add_attachment(
@@ -228,7 +231,7 @@ def test_parallel_uploads_keep_the_limit(world, app, live_server):
         ),
     )
     no_server_errors(pages, server)
-    wins, others = tally(pages, "Đã tải lên 1 tệp minh chứng.")
+    wins, others = tally(pages, f"Đã tải lên 1 tệp minh chứng cho hồ sơ {name}.")
     assert wins == 1, (wins, others)
     assert set(others) == {f"Mỗi hồ sơ chỉ được đính kèm tối đa {limit} tệp."}, others
     db.session.expire_all()
@@ -247,7 +250,7 @@ def test_parallel_uploads_keep_the_limit(world, app, live_server):
         ),
     )
     no_server_errors(pages, server)
-    wins, others = tally(pages, "Đã tải lên 2 tệp minh chứng.")
+    wins, others = tally(pages, f"Đã tải lên 2 tệp minh chứng cho hồ sơ {name}.")
     assert wins == limit // 2, (wins, others)
     refused = f"Mỗi hồ sơ chỉ được đính kèm tối đa {limit} tệp."
     assert set(others) == {f"{refused} | {refused}"}, others
@@ -342,7 +345,7 @@ def test_no_lock_is_held_while_the_documents_are_rendered(dept, app, login, db_u
         )
     finally:
         close()
-    assert "Đã thực hiện: Ký duyệt." in response.get_data(as_text=True)
+    assert "Đã ký báo cáo số 01/BC-SXD." in response.get_data(as_text=True)
     assert "cms" in probes  # the probe ran (and raised nothing) during the rendering
     assert db.session.get(Report, report.id).number_symbol == "01/BC-SXD"
 

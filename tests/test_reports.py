@@ -66,8 +66,8 @@ def services_for(app, user, agency, make_pdf=None):
     return svc
 
 
-def submitted(dept, signer=None):
-    report = ops.compile_report(dept.campaign, actor=dept.office)
+def submitted(dept, signer=None, supplement=False):
+    report = ops.compile_report(dept.campaign, actor=dept.office, supplement=supplement)
     ops.submit_report(
         report, actor=dept.chief, signer=signer or dept.director, expected_version=report.version
     )
@@ -201,7 +201,7 @@ def test_numbers_run_per_year_with_leading_zero(dept, app):
     numbers = []
     for when in (SIGNED_AT, SIGNED_AT, datetime(2024, 1, 2, 3, tzinfo=UTC)):
         approve(dept, dept.staff_a, dept.head_a, title="Thêm")
-        report = submitted(dept)
+        report = submitted(dept, supplement=bool(numbers))  # later ones: "Báo cáo bổ sung"
         ops.sign_report(
             report, actor=dept.director, services=svc, expected_version=report.version, now=when
         )

@@ -1,26 +1,87 @@
 import io
 
-from flask import abort, render_template, request, send_file
+from flask import abort, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from danvan import services
+from danvan import permissions, services
 from danvan.archive import bp
+from danvan.config import MB
 from danvan.documents.context import register_data
 from danvan.documents.register_docx import render_register_docx
 from danvan.entries.forms import EmptyForm
-from danvan.extensions import db
-from danvan.models import Agency, ArchivedDocument, Blob, RegisterEntry
-from danvan.operations.archive import search_archive, verify_upload
+from danvan.extensions import csrf, db
+from danvan.models import Agency, ArchivedDocument, Blob, RegisterEntry, Report, User
+from danvan.operations.archive import search_archive
+from danvan.operations.reports import file_stem
 from danvan.permissions import OVERSEER_ROLES
-from danvan.text import today_vn
-from danvan.web import require
+from danvan.ratelimit import hit
+from danvan.text import fold, today_vn
+from danvan.verification import SIGNATURE_LABELS, verify_document
+from danvan.web import require, text_arg, year_arg
+from danvan.workflow import ReportState
+
+# The public verification page: file sizes, and verifications per client address and window.
+VERIFY_MAX_FILE = 25 * MB
+VERIFY_MAX_P7S = 2 * MB
+VERIFY_MAX_REQUEST = VERIFY_MAX_FILE + VERIFY_MAX_P7S + MB // 4  # the form fields' share
+VERIFY_MAX_PER_WINDOW = 20
+VERIFY_WINDOW_S = 600
+TOO_LARGE = (
+    "Tệp tải lên quá lớn: tệp văn bản tối đa 25 MB, tệp chữ ký .p7s tối đa 2 MB. "
+    "Chưa có tệp nào được kiểm tra hay lưu lại; vui lòng chọn lại tệp đúng dung lượng."
+)
+TOO_MANY = (
+    f"Bạn đã kiểm tra quá {VERIFY_MAX_PER_WINDOW} tệp trong {VERIFY_WINDOW_S // 60} phút. "
+    "Vui lòng đợi ít phút rồi thử lại."
+)
+STALE_FORM = "Biểu mẫu đã hết hạn. Vui lòng tải lại trang rồi chọn lại tệp cần kiểm tra."
 
 MIMES = {
     "pdf": ("application/pdf", "pdf"),
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
     "p7s": ("application/pkcs7-signature", "docx.p7s"),
 }
+
+
+# Nơi nhận lines that send a document to every unit of the agency ("Các phòng chuyên môn, đơn
+# vị thuộc Sở"), compared without accents.
+ALL_UNITS_RECIPIENTS = tuple(fold(x) for x in ("phòng chuyên môn", "đơn vị thuộc sở"))
+
+
+def sent_to_unit(recipients: list[str], unit_name: str) -> bool:
+    """Whether Nơi nhận sends the document to this unit: by its name, or to every unit."""
+    name = fold(unit_name)
+    for line in recipients:
+        folded = fold(line)
+        if (name and name in folded) or any(m in folded for m in ALL_UNITS_RECIPIENTS):
+            return True
+    return False
+
+
+def can_read_issued(user: User, doc: ArchivedDocument) -> bool:
+    """Overseers read every archived file; a unit's staff read the PDFs sent to their unit."""
+    if user.has_role(*OVERSEER_ROLES):
+        return True
+    if user.unit is None:
+        return False
+    row = db.session.scalar(select(RegisterEntry).where(RegisterEntry.report_id == doc.report_id))
+    return row is not None and sent_to_unit(row.recipients.split(";"), user.unit.name)
+
+
+@bp.app_template_global()
+def report_href(report: Report) -> str | None:
+    """Where a mention of ``report`` links for the current user: the report page, the issued
+    PDF (staff of a unit it was sent to), or nowhere (the template shows plain text)."""
+    if permissions.can_view_report(current_user, report):
+        return url_for("reports.view", report_id=report.id)
+    if report.state != ReportState.ISSUED:
+        return None
+    doc = db.session.scalar(select(ArchivedDocument).where(ArchivedDocument.report_id == report.id))
+    if doc is None or doc.pdf_sha256 is None or not can_read_issued(current_user, doc):
+        return None
+    return url_for("archive.download", document_id=doc.id, kind="pdf")
 
 
 def _require_overseer() -> None:
@@ -34,23 +95,24 @@ def _require_overseer() -> None:
 @login_required
 def index():
     _require_overseer()
-    q = request.args.get("q", "").strip()
-    year = request.args.get("nam", type=int)
+    q = text_arg(request.args, "q")
+    year = year_arg(request.args)
     return render_template("archive/index.html", documents=search_archive(q, year), q=q, year=year)
 
 
 @bp.route("/luu-tru/<int:document_id>/<kind>")
 @login_required
 def download(document_id: int, kind: str):
-    _require_overseer()
     doc = db.get_or_404(ArchivedDocument, document_id)
     if kind not in MIMES:
         abort(404)
+    if kind != "pdf" or not can_read_issued(current_user, doc):
+        _require_overseer()
     sha = {"pdf": doc.pdf_sha256, "docx": doc.docx_sha256, "p7s": doc.p7s_sha256}[kind]
     if sha is None:
         abort(404)
     mimetype, ext = MIMES[kind]
-    name = f"{doc.number_symbol.replace('/', '-')}.{ext}"
+    name = f"{file_stem(doc.year, doc.number_symbol)}.{ext}"
     return send_file(
         io.BytesIO(db.session.get(Blob, sha).data),
         mimetype=mimetype,
@@ -59,31 +121,50 @@ def download(document_id: int, kind: str):
     )
 
 
+def _verify_page(status: int = 200, **context):
+    context.setdefault("form", EmptyForm(formdata=None))
+    context.setdefault("result", None)
+    return render_template("archive/verify.html", labels=SIGNATURE_LABELS, **context), status
+
+
+def _read_limited(upload, limit: int) -> bytes:
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
 @bp.route("/kiem-tra", methods=["GET", "POST"])
-@login_required
+@csrf.exempt  # the body limit must be set before parsing; EmptyForm still checks the token
 def verify():
-    form = EmptyForm()
-    result = None
-    error = None
-    if form.validate_on_submit():
-        upload = request.files.get("file")
-        p7s_upload = request.files.get("p7s")
+    """Public (no login): is this PDF, or .docx with its .p7s, a document the agency issued?"""
+    if request.method != "POST":
+        return _verify_page()
+    count = hit(f"verify:{request.remote_addr}", window_s=VERIFY_WINDOW_S)
+    db.session.commit()
+    if count > VERIFY_MAX_PER_WINDOW:
+        return _verify_page(429, error=TOO_MANY)
+    request.max_content_length = VERIFY_MAX_REQUEST
+    try:
+        upload, p7s_upload = request.files.get("file"), request.files.get("p7s")
+        if not EmptyForm().validate_on_submit():
+            return _verify_page(400, error=STALE_FORM)
         if not upload or not upload.filename:
-            error = "Vui lòng chọn tệp cần kiểm tra."
-        else:
-            data = upload.read()
-            p7s = p7s_upload.read() if p7s_upload and p7s_upload.filename else None
-            result = verify_upload(data, services.trust_roots(), p7s=p7s)
-    elif request.method == "POST":
-        abort(400)
-    return render_template("archive/verify.html", form=form, result=result, error=error)
+            return _verify_page(error="Vui lòng chọn tệp cần kiểm tra.")
+        data = _read_limited(upload, VERIFY_MAX_FILE)
+        p7s = None
+        if p7s_upload and p7s_upload.filename:
+            p7s = _read_limited(p7s_upload, VERIFY_MAX_P7S)
+    except RequestEntityTooLarge:
+        return _verify_page(413, error=TOO_LARGE)
+    return _verify_page(result=verify_document(data, services.trust_roots(), p7s=p7s))
 
 
 @bp.route("/so-van-ban-di")
 @login_required
 def register():
     _require_overseer()
-    year = request.args.get("nam", type=int) or today_vn().year
+    year = year_arg(request.args) or today_vn().year
     rows = list(
         db.session.scalars(
             select(RegisterEntry).where(RegisterEntry.year == year).order_by(RegisterEntry.number)
@@ -95,7 +176,7 @@ def register():
     return render_template("archive/register.html", rows=rows, year=year, years=years)
 
 
-@bp.route("/so-van-ban-di/<int:year>.docx")
+@bp.route("/so-van-ban-di/<year:year>.docx")
 @login_required
 def register_docx(year: int):
     _require_overseer()

@@ -41,18 +41,24 @@ __all__ = ["render_report_docx"]
 
 HEADER_WIDTHS = (63.0, 102.0)  # left: agency, right: Quốc hiệu (needs ≥ 96 mm at 13 pt bold)
 SIGN_WIDTHS = (63.0, 102.0)
+# Empty lines between the title and the name when there is no signature image (the draft, the
+# PDF the PAdES stamps are drawn on): room for the signature and the 36 mm seal above the name.
+SIGNATURE_SPACE_LINES = 7
 TEXT_WIDTH = 165.0
-APPENDIX_WIDTHS = (9.0, 34.0, 15.0, 19.0, 17.0, 17.0, 17.0, 26.0, 11.0)
+# The appendix's columns: a figure's heading is the label of the entry form field it sums
+# (danvan/models/entries.py ENTRY_FIELDS; tests/test_entry_form.py keeps them equal).
+APPENDIX_WIDTHS = (8.0, 25.0, 13.0, 16.0, 14.0, 14.0, 14.0, 24.0, 24.0, 13.0)
 APPENDIX_HEADINGS = (
     "TT",
     "Đơn vị",
     "Số hoạt động",
     "Hưởng ứng ngày kỷ niệm",
-    "Cán bộ, đảng viên",
-    "Người dân",
+    "Cán bộ, đảng viên tham gia",
+    "Người dân tham gia",
     "Tổng lượt người",
-    "Ủng hộ (đồng)",
-    "Mô hình",
+    "Kinh phí, quà (đồng)",
+    "Quà tặng, hiện vật",
+    "Mô hình “Dân vận khéo”",
 )
 BLANK = " " * 6
 # Vietnamese alphabet order for "điểm" labels a), b), ... (no f, j, w, z).
@@ -239,6 +245,11 @@ class _ReportRenderer:
             )
         if e.amount_vnd:
             text += f" Kinh phí/quà: {format_vnd(e.amount_vnd)}."
+        gifts = "; ".join(
+            line.strip(" ;") for line in clean_text(e.gifts).split("\n") if line.strip(" ;")
+        )
+        if gifts:
+            text += f" Quà tặng, hiện vật: {_sentence(gifts)}"
         model = clean_text(e.model_name).strip() if e.model_name else ""
         if model:
             text += f" Mô hình “Dân vận khéo”: {model}."
@@ -288,7 +299,7 @@ class _ReportRenderer:
             )
             paragraphs.append(pic)
         else:
-            paragraphs.extend(w.para(CENTER, mark=R14) for _ in range(4))
+            paragraphs.extend(w.para(CENTER, mark=R14) for _ in range(SIGNATURE_SPACE_LINES))
         name = clean_text(signer.full_name).strip() if signer else ""
         paragraphs.append(w.para(CENTER, (name, R14B), mark=R14B))
         fill_cell(right._tc, paragraphs)
@@ -325,7 +336,7 @@ class _ReportRenderer:
         mark_header_row(header)
         for tc, heading in zip(header.tc_lst, APPENDIX_HEADINGS, strict=True):
             fill_cell(tc, [w.para(CELL, (heading, R12B))], v_center=True)
-        aligns = [CELL, CELL_LEFT] + [CELL] * 5 + [CELL_RIGHT, CELL]
+        aligns = [CELL, CELL_LEFT] + [CELL] * 5 + [CELL_RIGHT, CELL_LEFT, CELL]
         for tc, fmt in zip(template.tc_lst, aligns, strict=True):
             fill_cell(tc, [w.para(fmt, ("x", R12))], v_center=True)
         template.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
@@ -336,8 +347,11 @@ class _ReportRenderer:
                 t.text = " ".join(value.split())
             total.addprevious(tr)
         template.getparent().remove(template)
-        sums = [sum(getattr(s, f) for s in data.appendix) for f in _STAT_FIELDS]
-        values = ["", "Tổng cộng", *(format_number(x) for x in sums)]
+        sums = [
+            format_number(sum(getattr(s, f) for s in data.appendix)) if f != "gifts" else ""
+            for f in _STAT_FIELDS
+        ]
+        values = ["", "Tổng cộng", *sums]
         for tc, fmt, value in zip(total.tc_lst, aligns, values, strict=True):
             fill_cell(tc, [w.para(fmt, (value, R12B), mark=R12B)], v_center=True)
 
@@ -363,9 +377,15 @@ _STAT_FIELDS = (
     "citizens",
     "participants",
     "amount_vnd",
+    "gifts",
     "models",
 )
 
 
 def _stat_values(stats: UnitStats) -> list[str]:
-    return [format_number(getattr(stats, field)) for field in _STAT_FIELDS]
+    return [
+        clean_text(stats.gifts).strip()
+        if field == "gifts"
+        else format_number(getattr(stats, field))
+        for field in _STAT_FIELDS
+    ]

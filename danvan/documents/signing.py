@@ -178,10 +178,49 @@ def vn_time(moment: datetime | None = None) -> datetime:
     return moment.astimezone(VN_TZ).replace(microsecond=0)
 
 
-def _text_box_style(font_size: int) -> text.TextBoxStyle:
+def _text_box_style(font_size: int, *, margins: bool = True) -> text.TextBoxStyle:
     # The same size on the factory and the box style, or multi-line text drifts (pyHanko #733).
     factory = opentype.GlyphAccumulatorFactory(images.stamp_font_path(), font_size=font_size)
-    return text.TextBoxStyle(font=factory, font_size=font_size, leading=font_size + 2)
+    tight = None
+    if not margins:  # the box is the text: baseline at its bottom, width = the line's advance
+        tight = layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
+            margins=layout.Margins(),
+        )
+    return text.TextBoxStyle(
+        font=factory, font_size=font_size, leading=font_size + 2, box_layout_rule=tight
+    )
+
+
+@dataclass(frozen=True)
+class _CentredLinesStampStyle(stamp.TextStampStyle):
+    """A text stamp whose lines are each centred in the box (pyHanko aligns them left)."""
+
+    lines_bottom: float = 3.0  # baseline of the last line above the box's bottom edge
+
+    def create_stamp(self, writer, box, text_params) -> stamp.TextStamp:
+        return _CentredLinesStamp(writer=writer, style=self, box=box, text_params=text_params)
+
+
+class _CentredLinesStamp(stamp.TextStamp):
+    def _render_inner_content(self):
+        params = self.get_default_text_params()
+        params.update(self.text_params or {})
+        lines = (self.style.stamp_text % params).split("\n")
+        box_style = self.style.text_box_style
+        leading = box_style.leading or box_style.font_size
+        out = []
+        for index, line in enumerate(lines):
+            box = text.TextBox(
+                box_style, writer=self.writer, resources=self.resources, font_name=f"F{index + 1}"
+            )
+            box.content = line
+            commands = box.render()
+            x = (self.box.width - box.box.width) / 2
+            y = self.style.lines_bottom + (len(lines) - 1 - index) * leading
+            out += [b"q", b"1 0 0 1 %g %g cm" % (x, y), commands, b"Q"]
+        return out
 
 
 def _writer(data: bytes) -> IncrementalPdfFileWriter:
@@ -291,6 +330,37 @@ def sign_by_signer(
     return _sign(w, signer=signer, meta=meta, style=style, spec=field, system_time=when)
 
 
+@dataclass(frozen=True)
+class _SealGeometry:
+    box: tuple[float, float, float, float]  # the agency signature's widget
+    seal_left: float
+
+
+def _seal_geometry(
+    pdf: bytes, page: int, sig: tuple[float, ...], lines: list[str], font_size: int
+) -> _SealGeometry:
+    """Where the seal and its text lines go, around the signer's signature image.
+
+    NĐ 30: the seal, at its real size, covers the left third of the signature image. It never
+    reaches down over the signer's name (its lower edge stays above the name line, so the name
+    does not hide the seal's lower text either); the "Số" and time lines are centred under the
+    name, on the axis of the centred signature block.
+    """
+    x0, y0, x1, y1 = sig
+    d = SEAL_SIZE_PT
+    name = pdfmod.line_below(pdf, pdfmod.TextBox(page, x0, y0, x1, y1, "", 0, 0))
+    axis = name.centre_x if name else (x0 + x1) / 2
+    name_top = name.y1 if name else y0
+    seal_left = x0 + (x1 - x0) / 3 - d
+    seal_bottom = max((y0 + y1) / 2 - d / 2, name_top + 1.5)
+    leading = font_size + 2
+    text_top = (name.y0 if name else y0 - 20) - 4
+    text_bottom = text_top - len(lines) * leading - 2
+    text_w = max(images.text_width_pt(line, font_size) for line in lines) + 4
+    half = max(axis - seal_left, text_w / 2, x1 - axis)
+    return _SealGeometry((axis - half, text_bottom, axis + half, seal_bottom + d), seal_left)
+
+
 @outside_event_loop
 def sign_by_agency(
     pdf: bytes,
@@ -313,37 +383,20 @@ def sign_by_agency(
         )
     page, (x0, y0, x1, y1) = found
     when = vn_time(signed_at)
-    d = SEAL_SIZE_PT
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    seal_right = x0 + (x1 - x0) / 3  # the seal covers the left third of the signature
-    seal_left, seal_top, seal_bottom = seal_right - d, cy + d / 2, cy - d / 2
-
     font_size = 10
     lines = [f"Số: {number_symbol}", f"Thời gian ký: {when.isoformat()}"]
-    text_w = max(images.text_width_pt(line, font_size) for line in lines) + 6
-    sig_box = pdfmod.TextBox(page, x0, y0, x1, y1, "", 0, 0)
-    name_line = pdfmod.line_below(pdf, sig_box)
-    text_top = min(name_line.y0 - 5 if name_line else y0 - 20, seal_bottom - 3)
-    text_bottom = text_top - 2.4 * font_size - 4
-    half = max(cx - seal_left, text_w / 2)
-    box = (cx - half, text_bottom, cx + half, seal_top)
-
-    style = stamp.TextStampStyle(
+    geometry = _seal_geometry(pdf, page, (x0, y0, x1, y1), lines, font_size)
+    style = _CentredLinesStampStyle(
         stamp_text="Số: %(number_symbol)s\nThời gian ký: %(ts_vn)s",
-        text_box_style=_text_box_style(font_size),
+        text_box_style=_text_box_style(font_size, margins=False),
         border_width=0,
-        background=pdf_images.PdfImage(img, box=layout.BoxConstraints(d, d)),
+        background=pdf_images.PdfImage(img, box=layout.BoxConstraints(SEAL_SIZE_PT, SEAL_SIZE_PT)),
         background_opacity=1.0,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MIN,
             y_align=layout.AxisAlignment.ALIGN_MAX,
-            margins=layout.Margins(left=seal_left - box[0]),
+            margins=layout.Margins(left=geometry.seal_left - geometry.box[0]),
             inner_content_scaling=layout.InnerScaling.NO_SCALING,
-        ),
-        inner_content_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MIN,
-            margins=layout.Margins(bottom=2),
         ),
     )
     meta = signers.PdfSignatureMetadata(
@@ -353,6 +406,7 @@ def sign_by_agency(
         reason=reason,
         location=location,
     )
+    box = geometry.box
     field = fields.SigFieldSpec(field_name, on_page=page, box=tuple(round(v, 2) for v in box))
     params = {"number_symbol": number_symbol, "ts_vn": when.isoformat()}
     w = _writer(pdf)

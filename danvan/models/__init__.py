@@ -4,6 +4,7 @@ from danvan.models.agency import Agency, Unit
 from danvan.models.campaigns import Campaign, ContentItem, Observance
 from danvan.models.entries import ENTRY_FIELDS, Attachment, Blob, Entry
 from danvan.models.events import ChainHead, Event, OutboxMessage
+from danvan.models.previews import DraftPreview, DraftPreviewPage
 from danvan.models.reports import ArchivedDocument, NumberSequence, RegisterEntry, Report
 from danvan.models.users import (
     Delegation,
@@ -24,6 +25,8 @@ __all__ = [
     "ChainHead",
     "ContentItem",
     "Delegation",
+    "DraftPreview",
+    "DraftPreviewPage",
     "Entry",
     "Event",
     "NumberSequence",

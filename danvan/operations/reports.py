@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from danvan.documents import context as doc_context
 from danvan.documents import pdf as pdfmod
@@ -32,10 +33,10 @@ from danvan.models import (
     Unit,
     User,
 )
-from danvan.operations import Invalid, NotAllowed
+from danvan.operations import Conflict, Invalid, NotAllowed
 from danvan.operations.entries import check_version, flush_or_conflict, mark_signed, store_blob
-from danvan.permissions import can_act_report
-from danvan.text import clean_text, fold, to_vn, today_vn, utcnow
+from danvan.permissions import can_act_report, report_preparer_ids
+from danvan.text import clean_text, fold, format_date, to_vn, today_vn, utcnow
 from danvan.workflow import EntryState, ReportAction, ReportState, report_transition_for
 
 NARRATIVE_FIELDS = (
@@ -45,6 +46,18 @@ NARRATIVE_FIELDS = (
     "section_proposals",
 )
 ARCHIVE_LINE = "VT, VP"
+REPORT_STALE = "Báo cáo đã được người khác xử lý trong lúc bạn thao tác, vui lòng tải lại trang."
+COMPILED_MEANWHILE = (
+    "Báo cáo của kế hoạch này vừa được tổng hợp (có thể do người khác thực hiện). "
+    "Vui lòng tải lại trang để xem báo cáo."
+)
+NUMBER_BUSY = "Hệ thống đang cấp số cho văn bản khác nên báo cáo chưa được ký; vui lòng ký lại."
+NOTHING_TO_SUPPLEMENT = (
+    "Chưa có hồ sơ nào được duyệt sau khi báo cáo số {number} được ký nên chưa có gì để báo cáo "
+    "bổ sung."
+)
+# Renderings per signature when other reports of the agency keep taking the next number.
+SIGN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -94,13 +107,99 @@ def report_entries(report: Report) -> list[Entry]:
     return list(db.session.scalars(stmt))
 
 
-def open_report(campaign: Campaign) -> Report | None:
-    """The campaign's report that is not yet signed, if any."""
-    stmt = select(Report).where(
+def _open_report_stmt(campaign: Campaign):
+    return select(Report).where(
         Report.campaign_id == campaign.id,
         Report.state.in_([ReportState.DRAFT.value, ReportState.SUBMITTED.value]),
     )
+
+
+def open_report(campaign: Campaign) -> Report | None:
+    """The campaign's report that is not yet signed, if any."""
+    return db.session.scalar(_open_report_stmt(campaign))
+
+
+def signed_report(campaign: Campaign, *, before: Report | None = None) -> Report | None:
+    """The campaign's latest signed or issued report (created before ``before``, if given)."""
+    stmt = (
+        select(Report)
+        .where(
+            Report.campaign_id == campaign.id,
+            Report.state.in_([ReportState.SIGNED.value, ReportState.ISSUED.value]),
+        )
+        .order_by(Report.id.desc())
+        .limit(1)
+    )
+    if before is not None and before.id is not None:
+        stmt = stmt.where(Report.id < before.id)
     return db.session.scalar(stmt)
+
+
+def supplemented_report(report: Report) -> Report | None:
+    """The signed report a supplementary report follows; None for a campaign's first report.
+
+    A report compiled after the campaign's report was signed can only be a deliberate
+    supplement ("Báo cáo bổ sung"), so this needs no column of its own.
+    """
+    return signed_report(report.campaign, before=report)
+
+
+def unreported_entries(campaign: Campaign) -> list[Entry]:
+    """Approved entries of the campaign that no report contains yet."""
+    stmt = (
+        select(Entry)
+        .where(
+            Entry.campaign_id == campaign.id,
+            Entry.state == EntryState.APPROVED.value,
+            Entry.report_id.is_(None),
+        )
+        .order_by(Entry.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+class AlreadySigned(Invalid):
+    """The campaign's report is signed: another one must be asked for as a supplement."""
+
+    def __init__(self, report: Report):
+        verb = "phát hành" if report.state_enum == ReportState.ISSUED else "ký"
+        super().__init__(
+            f"Báo cáo của kế hoạch này đã được {verb}: số {report.number_symbol} ngày "
+            f"{format_date(report.issued_date)}. Các hồ sơ được duyệt sau đó chỉ được đưa vào "
+            "một báo cáo bổ sung."
+        )
+        self.report = report
+
+
+def report_label(report: Report) -> str:
+    """How messages name the report: "báo cáo số 02/BC-SXD", "báo cáo bổ sung năm 2026"."""
+    if report.number_symbol:
+        return f"báo cáo số {report.number_symbol}"
+    kind = "báo cáo bổ sung" if supplemented_report(report) else "báo cáo"
+    return f"{kind} năm {report.campaign.year}"
+
+
+def file_stem(year: int, number_symbol: str) -> str:
+    """Download name of a numbered document: year and symbol, "2023-01-BC-SXD"."""
+    return f"{year}-{number_symbol.replace('/', '-')}"
+
+
+def draft_file_name(report: Report) -> str:
+    """Download name of a draft: "du-thao-bao-cao-2026.docx" (…-bo-sung-… for a supplement)."""
+    kind = "bao-cao-bo-sung" if supplemented_report(report) else "bao-cao"
+    return f"du-thao-{kind}-{report.campaign.year}.docx"
+
+
+def next_number_symbol(report: Report, on: date) -> str:
+    """The number the report would take if signed on ``on`` (read only, nothing reserved)."""
+    agency = report.campaign.agency
+    number = peek_next_number(agency.id, on.year)
+    return format_number_symbol(number, report.doc_type, agency.abbreviation)
+
+
+def _follows(report: Report) -> tuple[str, date] | None:
+    previous = supplemented_report(report)
+    return (previous.number_symbol, previous.issued_date) if previous else None
 
 
 def render_draft(report: Report) -> bytes:
@@ -112,6 +211,7 @@ def render_draft(report: Report) -> bytes:
         _units(report.campaign),
         signer=report.signer,
         draft_year=today_vn().year,
+        follows=_follows(report),
     )
     return render_report_docx(data)
 
@@ -120,19 +220,75 @@ def _store_draft(report: Report) -> None:
     report.draft_docx_sha256 = store_blob(render_draft(report)).sha256
 
 
-def compile_report(campaign: Campaign, *, actor: User, now: datetime | None = None) -> Report:
-    """Build (or rebuild) the draft from every approved entry; narrative texts are kept."""
-    report = open_report(campaign)
+def _lock_campaign(campaign: Campaign) -> None:
+    """Serialise compiles of one campaign: row lock (PostgreSQL) or write lock (SQLite)."""
+    table = Campaign.__table__
+    db.session.execute(update(table).where(table.c.id == campaign.id).values(year=table.c.year))
+
+
+def _lock_report(report: Report, version: int, state: ReportState) -> bool:
+    """Lock the report's row if it is still at ``version`` and in ``state``; False if not.
+
+    A no-op UPDATE (``version = version``): it takes the row lock on PostgreSQL and the write
+    lock on SQLite, and leaves the ORM's optimistic version check as it was.
+    """
+    table = Report.__table__
+    stmt = (
+        update(table)
+        .where(table.c.id == report.id, table.c.version == version, table.c.state == str(state))
+        .values(version=table.c.version)
+    )
+    return db.session.execute(stmt).rowcount == 1
+
+
+def _new_report(campaign: Campaign) -> Report:
+    report = Report(campaign=campaign, state=ReportState.DRAFT)
+    for name, text in doc_context.default_narratives(campaign).items():
+        setattr(report, name, text)
+    try:
+        # The savepoint keeps the transaction usable if the unique index refuses the row.
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError as exc:  # uq_report_open_per_campaign: another compile won
+        raise Conflict(COMPILED_MEANWHILE) from exc
+    return report
+
+
+def compile_report(
+    campaign: Campaign,
+    *,
+    actor: User,
+    expected_version: int | None = None,
+    supplement: bool = False,
+    now: datetime | None = None,
+) -> Report:
+    """Build (or rebuild) the draft from every approved entry; narrative texts are kept.
+
+    ``expected_version`` is the version of the open report the user saw, 0 if they saw none
+    (None: no check). Parallel compiles of a campaign run one after the other. Once the
+    campaign's report is signed, a new report needs ``supplement`` (a deliberate "Báo cáo bổ
+    sung" of the entries approved since) and at least one such entry.
+    """
+    _lock_campaign(campaign)
+    report = db.session.scalar(
+        _open_report_stmt(campaign).execution_options(populate_existing=True)
+    )
     if report is None:
+        if expected_version:  # the report the user saw is no longer open (signed meanwhile)
+            raise Conflict(REPORT_STALE)
         if not actor.has_role(Role.OFFICE, Role.OFFICE_CHIEF):
             raise NotAllowed("Chỉ Văn phòng Sở được tổng hợp báo cáo.")
-        report = Report(campaign=campaign, state=ReportState.DRAFT)
-        for name, text in doc_context.default_narratives(campaign).items():
-            setattr(report, name, text)
-        db.session.add(report)
-        db.session.flush()
+        previous = signed_report(campaign)
+        if previous is not None and not supplement:
+            raise AlreadySigned(previous)
+        if previous is not None and not unreported_entries(campaign):
+            raise Invalid(NOTHING_TO_SUPPLEMENT.format(number=previous.number_symbol))
+        report = _new_report(campaign)
+    elif expected_version == 0:  # the user saw no report: someone compiled one meanwhile
+        raise Conflict(COMPILED_MEANWHILE)
     else:
-        _check(report, ReportAction.COMPILE, actor, None)
+        _check(report, ReportAction.COMPILE, actor, expected_version)
     # One UPDATE for every newly approved entry (a version bump keeps stale forms out).
     added = db.session.execute(
         update(Entry)
@@ -149,7 +305,11 @@ def compile_report(campaign: Campaign, *, actor: User, now: datetime | None = No
     db.session.expire(report)
     report.compiled_at = now or utcnow()
     _store_draft(report)
-    _log(report, actor, "compile", report.state, report.state, f"Thêm {added} hồ sơ mới.", now)
+    comment = f"Thêm {added} hồ sơ mới."
+    follows = _follows(report)
+    if follows:
+        comment = f"Báo cáo bổ sung cho báo cáo số {follows[0]}. {comment}"
+    _log(report, actor, "compile", report.state, report.state, comment, now)
     flush_or_conflict()
     return report
 
@@ -180,10 +340,15 @@ def submit_report(
     transition = _check(report, ReportAction.SUBMIT, actor, expected_version)
     if not signer.active or not signer.has_role(Role.DIRECTOR, Role.DEPUTY_DIRECTOR):
         raise Invalid("Người ký phải là Giám đốc hoặc Phó Giám đốc.")
+    if signer.id in report_preparer_ids(report) | {actor.id}:
+        raise Invalid(
+            f"{signer.full_name} đã tổng hợp, chỉnh sửa hoặc trình báo cáo này nên không được "
+            "ký nó; hãy chọn người ký khác."
+        )
     if report.compiled_at is None or not report_entries(report):
         raise Invalid("Báo cáo chưa có hồ sơ nào đã duyệt; hãy tổng hợp trước khi trình ký.")
     report.signer_id = signer.id
-    db.session.flush()
+    flush_or_conflict()  # a parallel "Trình ký" bumped the version: a clear conflict
     db.session.refresh(report)
     _store_draft(report)  # the draft now shows the signer's block
     report.state = transition.target
@@ -222,26 +387,53 @@ def refresh_after_send_back(report: Report, *, actor: User, entry: Entry) -> Non
     flush_or_conflict()
 
 
-def next_number(agency_id: int, year: int) -> int:
-    """Take the next number of the agency's yearly sequence (row-locked; unique per year)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # Create the year's row if missing without racing a concurrent signer for it.
-    db.session.execute(
-        insert(NumberSequence)
-        .values(agency_id=agency_id, year=year, last_number=0)
-        .on_conflict_do_nothing(index_elements=["agency_id", "year"])
+def peek_next_number(agency_id: int, year: int) -> int:
+    """The number the agency's yearly sequence gives next (read only: nothing is reserved)."""
+    last = db.session.scalar(
+        select(NumberSequence.last_number).where(
+            NumberSequence.agency_id == agency_id, NumberSequence.year == year
+        )
     )
-    stmt = (
-        select(NumberSequence)
-        .where(NumberSequence.agency_id == agency_id, NumberSequence.year == year)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    sequence = db.session.scalar(stmt)
-    sequence.last_number += 1
-    db.session.flush()
-    return sequence.last_number
+    return (last or 0) + 1
+
+
+def take_number(agency_id: int, year: int, number: int) -> bool:
+    """Take ``number`` if it is still the sequence's next one (row-locked); False if taken.
+
+    Taken inside the signing transaction, so a failed signature leaves no gap.
+    """
+    if number == 1:  # the year's first number: create its row without racing another signer
+        dialect = db.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        db.session.execute(
+            insert(NumberSequence.__table__)
+            .values(agency_id=agency_id, year=year, last_number=0)
+            .on_conflict_do_nothing(index_elements=["agency_id", "year"])
+        )
+    table = NumberSequence.__table__
+    taken = db.session.execute(
+        update(table)
+        .where(
+            table.c.agency_id == agency_id,
+            table.c.year == year,
+            table.c.last_number == number - 1,
+        )
+        .values(last_number=number)
+    ).rowcount
+    return taken == 1
+
+
+class NumberChanged(Conflict):
+    """The number the signer confirmed was taken by another document meanwhile."""
+
+    def __init__(self, report: Report, expected: int, number: int):
+        agency = report.campaign.agency
+        told = format_number_symbol(expected, report.doc_type, agency.abbreviation)
+        now = format_number_symbol(number, report.doc_type, agency.abbreviation)
+        super().__init__(
+            f"Số {told} vừa được cấp cho văn bản khác nên báo cáo chưa được ký; nếu ký bây giờ, "
+            f"văn bản sẽ mang số {now}. Vui lòng xác nhận lại."
+        )
 
 
 def format_number_symbol(number: int, doc_type: str, agency_abbr: str) -> str:
@@ -249,32 +441,29 @@ def format_number_symbol(number: int, doc_type: str, agency_abbr: str) -> str:
     return f"{number:02d}/{doc_type}-{agency_abbr}"
 
 
-def sign_report(
+@dataclass(frozen=True)
+class _SignedDocuments:
+    number: int
+    number_symbol: str
+    final_docx: bytes
+    p7s: bytes
+    signed_pdf: bytes | None
+
+
+def _render_signed(
     report: Report,
+    entries: list[Entry],
     *,
     actor: User,
     services: SigningServices,
-    expected_version: int | None,
-    now: datetime | None = None,
-) -> Report:
-    """Sign: number and date, final .docx, PDF/A with PAdES signature, .p7s; entries signed."""
-    transition = _check(report, ReportAction.SIGN, actor, expected_version)
-    if services.signer_identity is None:
-        raise Invalid("Chưa cấu hình chứng thư số cho người ký; không thể ký số.")
-    if not services.signature_png:
-        raise Invalid("Bạn chưa tải lên ảnh chữ ký (PNG nền trong suốt) trong trang cá nhân.")
-    entries = report_entries(report)
-    if not entries:
-        raise Invalid("Báo cáo không còn hồ sơ nào; không thể ký.")
-    moment = now or utcnow()
-    signed_date: date = to_vn(moment).date()
+    number: int,
+    signed_date: date,
+    moment: datetime,
+) -> _SignedDocuments:
+    """The final .docx, its .p7s and the signed PDF for ``number``: bytes, nothing written."""
     campaign = report.campaign
     agency = campaign.agency
-    number = next_number(agency.id, signed_date.year)
-    report.number = number
-    report.number_year = signed_date.year
-    report.number_symbol = format_number_symbol(number, report.doc_type, agency.abbreviation)
-    report.issued_date = signed_date
+    number_symbol = format_number_symbol(number, report.doc_type, agency.abbreviation)
     data = doc_context.report_data(
         report,
         entries,
@@ -282,14 +471,14 @@ def sign_report(
         signer=actor,
         number=f"{number:02d}",
         issued_date=signed_date,
+        follows=_follows(report),
     )
     final_docx = render_report_docx(data, services.signature_png)
     identity = services.signer_identity
     p7s = signing.cms_sign_detached(
         final_docx, key=identity.key, cert=identity.cert, extra_certs=identity.chain
     )
-    report.final_docx_sha256 = store_blob(final_docx).sha256
-    report.p7s_sha256 = store_blob(p7s).sha256
+    signed_pdf = None
     if services.make_pdf:
         # The PDF is drawn from the same document without the embedded image: the visible
         # PAdES stamp puts the signature image in its place (no double image).
@@ -299,14 +488,92 @@ def sign_report(
             signer=identity.signer,
             signature_png=services.signature_png,
             docx=final_docx,
-            docx_name=f"{report.number_symbol.replace('/', '-')}.docx",
+            docx_name=f"{number_symbol.replace('/', '-')}.docx",
             signer_name=actor.full_name,
             reason="Phê duyệt báo cáo",
             location=agency.place_name,
             signed_at=to_vn(moment),
         )
-        report.signed_pdf_sha256 = store_blob(signed_pdf).sha256
-    report.signer_cert_sha256 = identity.fingerprint
+    return _SignedDocuments(number, number_symbol, final_docx, p7s, signed_pdf)
+
+
+def _sqlite_idle() -> bool:
+    """SQLite: no write transaction open and nothing pending, so a rollback only drops ours."""
+    session = db.session
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    pending = session.new or session.dirty or session.deleted
+    return not pending and not session.connection().connection.dbapi_connection.in_transaction
+
+
+def sign_report(
+    report: Report,
+    *,
+    actor: User,
+    services: SigningServices,
+    expected_version: int | None,
+    expected_number: int | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Sign: number and date, final .docx, PDF/A with PAdES signature, .p7s; entries signed.
+
+    The documents are rendered (LibreOffice takes about a second) with the number the sequence
+    gives next while nothing is written, so no lock is held meanwhile; a short write phase
+    then locks the report (a parallel signer loses with a Conflict) and takes the number only
+    if it is still free, else the documents are rendered again with the next one.
+    ``expected_number`` is the number the signer was told the report would take: if another
+    document takes it first, the signature stops with ``NumberChanged`` instead.
+    """
+    for _attempt in range(SIGN_ATTEMPTS):
+        transition = _check(report, ReportAction.SIGN, actor, expected_version)
+        checked_version = report.version
+        if services.signer_identity is None:
+            raise Invalid("Chưa cấu hình chứng thư số cho người ký; không thể ký số.")
+        if not services.signature_png:
+            raise Invalid("Bạn chưa tải lên ảnh chữ ký (PNG nền trong suốt) trong trang cá nhân.")
+        entries = report_entries(report)
+        if not entries:
+            raise Invalid("Báo cáo không còn hồ sơ nào; không thể ký.")
+        moment = now or utcnow()
+        signed_date: date = to_vn(moment).date()
+        agency = report.campaign.agency
+        number = peek_next_number(agency.id, signed_date.year)
+        if expected_number is not None and number != expected_number:
+            raise NumberChanged(report, expected_number, number)
+        documents = _render_signed(
+            report,
+            entries,
+            actor=actor,
+            services=services,
+            number=number,
+            signed_date=signed_date,
+            moment=moment,
+        )
+        # The write phase: short, and the only part that holds locks.
+        releasable = _sqlite_idle()
+        if not _lock_report(report, checked_version, transition.source):
+            raise Conflict(REPORT_STALE)
+        if take_number(agency.id, signed_date.year, number):
+            break
+        # Another report of the agency took the number meanwhile: render again with the next
+        # one. On SQLite first give the write lock back (PostgreSQL holds only our report's
+        # row; the failed take locked nothing).
+        if releasable:
+            db.session.rollback()
+    else:
+        raise Conflict(NUMBER_BUSY)
+    final_sha = store_blob(documents.final_docx).sha256
+    p7s_sha = store_blob(documents.p7s).sha256
+    pdf_sha = store_blob(documents.signed_pdf).sha256 if documents.signed_pdf else None
+    report.number = documents.number
+    report.number_year = signed_date.year
+    report.number_symbol = documents.number_symbol
+    report.issued_date = signed_date
+    report.final_docx_sha256 = final_sha
+    report.p7s_sha256 = p7s_sha
+    if pdf_sha:
+        report.signed_pdf_sha256 = pdf_sha
+    report.signer_cert_sha256 = services.signer_identity.fingerprint
     report.signed_by_id = actor.id
     report.signed_at = moment
     report.state = transition.target
@@ -334,30 +601,37 @@ def issue_report(
     copies: int = 1,
     now: datetime | None = None,
 ) -> ArchivedDocument:
-    """Văn thư: agency signature with the seal, outgoing register row, issue and archive."""
+    """Văn thư: agency signature with the seal, outgoing register row, issue and archive.
+
+    The agency signature is computed before anything is written; the write phase locks the
+    report first, so a parallel "Phát hành" gets a Conflict instead of a second register row.
+    """
     transition = _check(report, ReportAction.ISSUE, actor, expected_version)
+    checked_version = report.version
     moment = now or utcnow()
     campaign = report.campaign
     agency = campaign.agency
-    pdf_sha = report.signed_pdf_sha256
+    issued_pdf = None
     agency_fp = None
-    if pdf_sha:
+    if report.signed_pdf_sha256:
         if services.agency_identity is None or not services.seal_png:
             raise Invalid("Chưa cấu hình chứng thư số và ảnh con dấu của cơ quan.")
-        signed_pdf = db.session.get(Blob, pdf_sha).data
         issued_pdf = signing.sign_by_agency(
-            signed_pdf,
+            db.session.get(Blob, report.signed_pdf_sha256).data,
             signer=services.agency_identity.signer,
             seal_png=services.seal_png,
             number_symbol=report.number_symbol,
             signed_at=to_vn(moment),
             location=agency.place_name,
         )
-        pdf_sha = store_blob(issued_pdf).sha256
         agency_fp = services.agency_identity.fingerprint
     signer = db.session.get(User, report.signed_by_id)
-    subject = f"Báo cáo {campaign.report_subject[0].lower()}{campaign.report_subject[1:]}"
+    subject = register_subject(report)
     recipients = "; ".join(campaign.recipient_lines)
+    # The write phase.
+    if not _lock_report(report, checked_version, transition.source):
+        raise Conflict(REPORT_STALE)
+    pdf_sha = store_blob(issued_pdf).sha256 if issued_pdf else report.signed_pdf_sha256
     db.session.add(
         RegisterEntry(
             agency_id=agency.id,
@@ -410,3 +684,39 @@ def issue_report(
     )
     flush_or_conflict()
     return archived
+
+
+def register_subject(report: Report) -> str:
+    """Tên loại and trích yếu for the register and the archive: "Báo cáo kết quả …"."""
+    subject = report.campaign.report_subject
+    if supplemented_report(report):
+        subject = doc_context.supplement_subject(subject)
+    return f"Báo cáo {subject[0].lower()}{subject[1:]}"
+
+
+def delete_report(
+    report: Report, *, actor: User, expected_version: int | None, now: datetime | None = None
+) -> Report:
+    """Văn phòng deletes a draft that holds no entry: it leaves the campaign, its history stays.
+
+    Soft: the report moves to "deleted" (out of the one-open-report-per-campaign index, so a
+    new report can be compiled) and keeps its rows; its events are append-only anyway.
+    """
+    transition = _check(report, ReportAction.DELETE, actor, expected_version)
+    count = len(report_entries(report))
+    if count:
+        raise Invalid(
+            f"Dự thảo còn {count} hồ sơ nên không thể xóa; hãy trình ký hoặc tổng hợp lại."
+        )
+    report.state = transition.target
+    _log(
+        report,
+        actor,
+        ReportAction.DELETE.value,
+        transition.source,
+        transition.target,
+        "Xóa dự thảo không có hồ sơ nào.",
+        now,
+    )
+    flush_or_conflict()
+    return report

@@ -19,3 +19,10 @@ class ReportActionForm(BaseForm):
     comment = TextAreaField("Ý kiến", validators=[Length(max=5000)])
     # Choices are filled only for display; the view looks the signer up (bounded id).
     signer_id = SelectField("Người ký", coerce=coerce_id, choices=[], validate_choice=False)
+    # "Ký duyệt": the number the confirmation named; signing stops if another document took it.
+    number = HiddenField()
+
+
+class CompileForm(BaseForm):
+    version = HiddenField()  # the open report's version as the page showed it, 0 for none
+    supplement = HiddenField()  # "1": a deliberate "Báo cáo bổ sung" after the report was signed

@@ -1,27 +1,39 @@
 import io
-from collections import OrderedDict
+from datetime import timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from danvan import permissions, services
+from danvan.documents import context as doc_context
 from danvan.documents import pdf as pdfmod
+from danvan.documents.html import docx_html
 from danvan.entries.forms import ActionForm
 from danvan.extensions import db
 from danvan.models import Blob, Campaign, Entry, Event, Report, Role, User, UserRole
 from danvan.operations import Conflict, OperationError
 from danvan.operations import entries as entry_ops
 from danvan.operations import reports as ops
-from danvan.reports import bp
-from danvan.reports.forms import NarrativeForm, ReportActionForm
-from danvan.web import commit_and_notify, flash_error, form_version
+from danvan.reports import bp, previews
+from danvan.reports.forms import CompileForm, NarrativeForm, ReportActionForm
+from danvan.text import today_vn
+from danvan.web import commit_and_notify, flash_error, form_version, require
 from danvan.workflow import EntryAction, ReportAction, ReportState
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-# Page images of draft renderings, by the draft's SHA-256 (a cache: losing it costs a re-render).
-_PREVIEWS: "OrderedDict[str, list[bytes]]" = OrderedDict()
-PREVIEW_CACHE_SIZE = 8
+CONFIRMED_ACTIONS = (ReportAction.SIGN, ReportAction.ISSUE)  # asked once more, naming the number
+PREVIEW_STATES = (ReportState.DRAFT, ReportState.SUBMITTED)
 
 
 def load_report(report_id: int) -> Report:
@@ -44,20 +56,101 @@ def _signers() -> list[User]:
     return list(db.session.scalars(stmt).unique())
 
 
+def _flash_conflict(error: Conflict, action: ReportAction, report: Report | None) -> None:
+    """A lost race, after rollback: "already done" when this user's own other click won."""
+    latest = None
+    if report is not None:
+        latest = db.session.scalar(
+            select(Event).where(Event.report_id == report.id).order_by(Event.id.desc()).limit(1)
+        )
+    if latest and latest.action == action and latest.actor_id == current_user.id:
+        flash(f"Thao tác “{action.label}” đã được thực hiện.", "info")
+    else:
+        flash(error.message, "warning")
+
+
+def _compiled_message(report: Report) -> str:
+    count = len(ops.report_entries(report))
+    return f"Đã tổng hợp {ops.report_label(report)} từ {count} hồ sơ đã duyệt."
+
+
 @bp.route("/ke-hoach/<int:campaign_id>/tong-hop", methods=["POST"])
 @login_required
 def compile(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    if not ActionForm().validate_on_submit():
+    form = CompileForm()  # version: the open report's as the page showed it, 0 for none
+    if not form.validate_on_submit():
         abort(400)
     try:
-        report = ops.compile_report(campaign, actor=current_user)
+        report = ops.compile_report(
+            campaign,
+            actor=current_user,
+            expected_version=form_version(form),
+            supplement=form.supplement.data == "1",
+        )
+    except ops.AlreadySigned:  # say so, and offer "Báo cáo bổ sung" instead of a new report
+        db.session.rollback()
+        return redirect(url_for("reports.supplement", campaign_id=campaign_id), 303)
+    except Conflict as error:
+        db.session.rollback()
+        report = ops.open_report(campaign)
+        _flash_conflict(error, ReportAction.COMPILE, report)
+        if report is None:
+            return redirect(url_for("campaigns.view", campaign_id=campaign_id), 303)
+        return redirect(url_for("reports.view", report_id=report.id), 303)
+    except ops.Invalid as error:
+        flash_error(error)
+        return redirect(url_for("reports.supplement", campaign_id=campaign_id), 303)
     except OperationError as error:
         db.session.rollback()
         abort(error.status, description=error.message)
+    done = _compiled_message(report)  # read before the commit expires the objects
+    report_id = report.id
     commit_and_notify()
-    flash("Đã tổng hợp báo cáo từ các hồ sơ đã duyệt.", "success")
-    return redirect(url_for("reports.view", report_id=report.id), 303)
+    flash(done, "success")
+    return redirect(url_for("reports.view", report_id=report_id), 303)
+
+
+@bp.route("/ke-hoach/<int:campaign_id>/bao-cao-bo-sung")
+@login_required
+def supplement(campaign_id: int):
+    """After the report was signed: which entries came since, and "Báo cáo bổ sung"."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    require(current_user.has_role(*permissions.OVERSEER_ROLES))
+    current = ops.open_report(campaign)
+    if current is not None:
+        return redirect(url_for("reports.view", report_id=current.id), 303)
+    previous = ops.signed_report(campaign)
+    if previous is None:
+        return redirect(url_for("campaigns.view", campaign_id=campaign_id), 303)
+    form = CompileForm(formdata=None)
+    form.version.data, form.supplement.data = "0", "1"
+    return render_template(
+        "reports/supplement.html",
+        campaign=campaign,
+        previous=previous,
+        entries=ops.unreported_entries(campaign),
+        form=form,
+        can_compile=current_user.has_role(Role.OFFICE, Role.OFFICE_CHIEF),
+    )
+
+
+def _confirmation(report: Report, action: ReportAction) -> dict:
+    """What the "Ký duyệt" / "Phát hành" confirmation names: number, date, recipients."""
+    if action == ReportAction.SIGN:
+        on = today_vn()
+        agency = report.campaign.agency
+        number = ops.peek_next_number(agency.id, on.year)
+        symbol = ops.format_number_symbol(number, report.doc_type, agency.abbreviation)
+    else:
+        on, number, symbol = report.issued_date, report.number, report.number_symbol
+    return {
+        "action": action,
+        "number": number,
+        "number_symbol": symbol,
+        "date": on,
+        "recipients": report.campaign.recipient_lines,
+    }
 
 
 @bp.route("/bao-cao/<int:report_id>")
@@ -72,12 +165,21 @@ def view(report_id: int):
     narrative.version.data = str(report.version)
     action_form = ReportActionForm()
     action_form.version.data = str(report.version)
-    signers = _signers()
+    preparers = permissions.report_preparer_ids(report) | {current_user.id}
+    signers = [u for u in _signers() if u.id not in preparers]  # separation of duties
     action_form.signer_id.choices = [(u.id, f"{u.full_name} ({u.role_labels})") for u in signers]
     if report.signer_id:
         action_form.signer_id.data = report.signer_id
     can_edit = permissions.can_act_report(current_user, report, ReportAction.EDIT).allowed
     can_send_back = report.state == ReportState.SUBMITTED and report.signer_id == current_user.id
+    transitions = [
+        t
+        for t in permissions.available_report_transitions(current_user, report)
+        if t.action != ReportAction.EDIT and (t.action != ReportAction.DELETE or not entries)
+    ]
+    # The whole text: the signed .docx once there is one, else the draft as it will be signed.
+    doc_sha = report.final_docx_sha256 or report.draft_docx_sha256
+    document = docx_html(db.session.get(Blob, doc_sha).data) if doc_sha else None
     return render_template(
         "reports/view.html",
         report=report,
@@ -86,10 +188,47 @@ def view(report_id: int):
         narrative=narrative,
         action_form=action_form,
         can_edit=can_edit,
-        transitions=permissions.available_report_transitions(current_user, report),
+        transitions=transitions,
+        confirmations={
+            t.action.value: _confirmation(report, t.action)
+            for t in transitions
+            if t.action in CONFIRMED_ACTIONS
+        },
+        next_number=(
+            ops.next_number_symbol(report, today_vn())
+            if report.state == ReportState.SUBMITTED
+            else None
+        ),
+        today=today_vn(),
+        previous=ops.supplemented_report(report),
+        document=document,
         can_send_back=can_send_back,
         entry_form=ActionForm(),
         libreoffice=pdfmod.libreoffice_available(),
+        can_preview=report.state_enum in PREVIEW_STATES and report.draft_docx_sha256,
+    )
+
+
+@bp.route("/bao-cao/<int:report_id>/xac-nhan/<action>")
+@login_required
+def confirm(report_id: int, action: str):
+    """The confirmation step of "Ký duyệt" and "Phát hành" (the page without JavaScript)."""
+    report = load_report(report_id)
+    if action not in {a.value for a in CONFIRMED_ACTIONS}:
+        abort(404)
+    action_enum = ReportAction(action)
+    decision = permissions.can_act_report(current_user, report, action_enum)
+    if not decision:
+        flash(decision.reason, "warning")
+        return redirect(url_for("reports.view", report_id=report_id), 303)
+    form = ReportActionForm(formdata=None)
+    form.version.data = str(report.version)
+    return render_template(
+        "reports/confirm.html",
+        report=report,
+        form=form,
+        c=_confirmation(report, action_enum),
+        entry_count=len(ops.report_entries(report)),
     )
 
 
@@ -112,9 +251,54 @@ def save_texts(report_id: int):
         db.session.rollback()
         abort(error.status, description=error.message)
     else:
+        done = f"Đã lưu nội dung {ops.report_label(report)}."
         commit_and_notify()
-        flash("Đã lưu nội dung báo cáo.", "success")
+        flash(done, "success")
     return redirect(url_for("reports.view", report_id=report_id), 303)
+
+
+def _posted_number(form) -> int | None:
+    raw = (form.number.data or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
+def _act(report: Report, action: ReportAction, form) -> str:
+    """Run one report action; the success message, naming what was acted on."""
+    version = form_version(form)
+    label = ops.report_label(report)
+    if action == ReportAction.COMPILE:
+        ops.compile_report(report.campaign, actor=current_user, expected_version=version)
+        return _compiled_message(report)
+    if action == ReportAction.SUBMIT:
+        signer = db.session.get(User, form.signer_id.data or 0)
+        if signer is None:
+            raise ops.Invalid("Vui lòng chọn người ký.")
+        ops.submit_report(report, actor=current_user, signer=signer, expected_version=version)
+        title = doc_context.signer_title(signer)
+        return f"Đã trình ký {label} tới {title} {signer.full_name}."
+    if action == ReportAction.RETURN:
+        ops.return_report(
+            report, actor=current_user, comment=form.comment.data, expected_version=version
+        )
+        return f"Đã trả lại {label} cho Văn phòng Sở."
+    if action == ReportAction.SIGN:
+        svc = services.signing_services(current_user, agency=report.campaign.agency)
+        ops.sign_report(
+            report,
+            actor=current_user,
+            services=svc,
+            expected_version=version,
+            expected_number=_posted_number(form),
+        )
+        return f"Đã ký báo cáo số {report.number_symbol}."
+    if action == ReportAction.ISSUE:
+        svc = services.signing_services(current_user, agency=report.campaign.agency)
+        ops.issue_report(report, actor=current_user, services=svc, expected_version=version)
+        return f"Đã phát hành báo cáo số {report.number_symbol}: đã vào sổ văn bản đi và lưu trữ."
+    if action == ReportAction.DELETE:
+        ops.delete_report(report, actor=current_user, expected_version=version)
+        return f"Đã xóa dự thảo {label} (không có hồ sơ nào); lịch sử xử lý vẫn được lưu."
+    abort(404)
 
 
 @bp.route("/bao-cao/<int:report_id>/thao-tac/<action>", methods=["POST"])
@@ -128,28 +312,17 @@ def act(report_id: int, action: str):
     form = ReportActionForm()
     if not form.validate_on_submit():
         abort(400)
-    version = form_version(form)
+    back = url_for("reports.view", report_id=report_id)
     try:
-        if action_enum == ReportAction.COMPILE:
-            ops.compile_report(report.campaign, actor=current_user)
-        elif action_enum == ReportAction.SUBMIT:
-            signer = db.session.get(User, form.signer_id.data or 0)
-            if signer is None:
-                raise ops.Invalid("Vui lòng chọn người ký.")
-            ops.submit_report(report, actor=current_user, signer=signer, expected_version=version)
-        elif action_enum == ReportAction.RETURN:
-            ops.return_report(
-                report, actor=current_user, comment=form.comment.data, expected_version=version
-            )
-        elif action_enum == ReportAction.SIGN:
-            svc = services.signing_services(current_user, agency=report.campaign.agency)
-            ops.sign_report(report, actor=current_user, services=svc, expected_version=version)
-        elif action_enum == ReportAction.ISSUE:
-            svc = services.signing_services(current_user, agency=report.campaign.agency)
-            ops.issue_report(report, actor=current_user, services=svc, expected_version=version)
-        else:
-            abort(404)
-    except (ops.Invalid, Conflict) as error:
+        done = _act(report, action_enum, form)
+    except ops.NumberChanged as error:  # the confirmation named another number: ask again
+        db.session.rollback()
+        flash(error.message, "warning")
+        return redirect(url_for("reports.confirm", report_id=report_id, action="sign"), 303)
+    except Conflict as error:
+        db.session.rollback()
+        _flash_conflict(error, action_enum, report)
+    except ops.Invalid as error:
         flash_error(error)
     except OperationError as error:
         db.session.rollback()
@@ -158,9 +331,11 @@ def act(report_id: int, action: str):
         db.session.rollback()
         flash(f"Không tạo được bản PDF: {error}. Báo cáo chưa được ký.", "danger")
     else:
+        if action_enum == ReportAction.DELETE:
+            back = url_for("campaigns.view", campaign_id=report.campaign_id)
         commit_and_notify()
-        flash(f"Đã thực hiện: {action_enum.label}.", "success")
-    return redirect(url_for("reports.view", report_id=report_id), 303)
+        flash(done, "success")
+    return redirect(back, 303)
 
 
 @bp.route("/bao-cao/<int:report_id>/hoat-dong/<int:entry_id>/tra-ve", methods=["POST"])
@@ -206,53 +381,102 @@ def _send_blob(sha: str | None, mimetype: str, name: str, inline: bool = False):
 @login_required
 def draft_docx(report_id: int):
     report = load_report(report_id)
-    return _send_blob(report.draft_docx_sha256, DOCX_MIME, f"du-thao-bao-cao-{report.id}.docx")
+    return _send_blob(report.draft_docx_sha256, DOCX_MIME, ops.draft_file_name(report))
 
 
-@bp.route("/bao-cao/<int:report_id>/xem-truoc/<int:page>.png")
-@login_required
-def preview_page(report_id: int, page: int):
-    report = load_report(report_id)
-    sha = report.draft_docx_sha256
-    if not sha or not pdfmod.libreoffice_available():
-        abort(404)
-    pages = _PREVIEWS.get(sha)
-    if pages is None:
-        docx = db.session.get(Blob, sha).data
-        try:
-            pdf = pdfmod.docx_to_pdf(
-                docx, pdfa=False, timeout=current_app.config["LIBREOFFICE_TIMEOUT"]
-            )
-            pages = pdfmod.pdf_to_png_pages(pdf, dpi=100)
-        except (pdfmod.PdfConversionError, pdfmod.PopplerError):
-            abort(503, description="Không tạo được ảnh xem trước (LibreOffice gặp lỗi).")
-        _PREVIEWS[sha] = pages
-        while len(_PREVIEWS) > PREVIEW_CACHE_SIZE:
-            _PREVIEWS.popitem(last=False)
-    if not 1 <= page <= len(pages):
-        abort(404)
-    response = send_file(io.BytesIO(pages[page - 1]), mimetype="image/png")
-    response.headers["X-Page-Count"] = str(len(pages))
-    return response
+# --- Page preview: rendered in the background, polled by the page ---------------------------
+
+
+def _preview_sha(report: Report) -> str | None:
+    """The draft a preview shows: only while the report is a draft or waits for signature."""
+    if report.state_enum not in PREVIEW_STATES:
+        return None
+    return report.draft_docx_sha256
+
+
+def _ensure_preview(sha: str) -> previews.PreviewStatus:
+    """Start rendering the draft unless it is done, failed or rendering (here or elsewhere)."""
+    stale_after = timedelta(seconds=current_app.config["LIBREOFFICE_TIMEOUT"] + 30)
+    claimed = previews.claim(sha, stale_after=stale_after)
+    db.session.commit()  # other servers see the claim before LibreOffice starts
+    if claimed:
+        previews.start(current_app._get_current_object(), sha)
+    return previews.status(sha)
 
 
 @bp.route("/bao-cao/<int:report_id>/xem-truoc")
 @login_required
 def preview(report_id: int):
+    """The draft's pages as images: a progress bar while LibreOffice renders them."""
     report = load_report(report_id)
     if not pdfmod.libreoffice_available():
         flash("Máy chủ chưa cài LibreOffice nên chưa xem trước được; hãy tải bản .docx.", "warning")
         return redirect(url_for("reports.view", report_id=report_id), 303)
-    preview_page(report_id, 1)  # renders and caches every page
-    count = len(_PREVIEWS.get(report.draft_docx_sha256) or [])
-    return render_template("reports/preview.html", report=report, count=count)
+    sha = _preview_sha(report)
+    if sha is None:
+        flash("Báo cáo đã được ký: hãy xem bản PDF đã ký.", "info")
+        return redirect(url_for("reports.view", report_id=report_id), 303)
+    status = _ensure_preview(sha)
+    return render_template(
+        "reports/preview.html",
+        report=report,
+        status=status,
+        version=sha[:12],
+        retry_form=ActionForm(),
+    )
+
+
+@bp.route("/bao-cao/<int:report_id>/xem-truoc/trang-thai")
+@login_required
+def preview_status(report_id: int):
+    """JSON for the preview page's progress bar: rendering, done or failed."""
+    report = load_report(report_id)
+    sha = _preview_sha(report)
+    if sha is None or not pdfmod.libreoffice_available():
+        return jsonify(status="gone", changed=True)
+    status = _ensure_preview(sha)  # also takes over a claim whose server died
+    seen = request.args.get("v", "")
+    return jsonify(status.as_dict() | {"changed": bool(seen) and seen != sha[:12]})
+
+
+@bp.route("/bao-cao/<int:report_id>/xem-truoc/thu-lai", methods=["POST"])
+@login_required
+def preview_retry(report_id: int):
+    """Render a preview again after it failed."""
+    report = load_report(report_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    sha = _preview_sha(report)
+    if sha is not None and previews.retry(sha):
+        db.session.commit()
+        previews.start(current_app._get_current_object(), sha)
+    return redirect(url_for("reports.preview", report_id=report_id), 303)
+
+
+@bp.route("/bao-cao/<int:report_id>/xem-truoc/<int:page>.png")
+@login_required
+def preview_page(report_id: int, page: int):
+    """One stored page image of the draft's preview."""
+    report = load_report(report_id)
+    sha = _preview_sha(report)
+    png = previews.page_png(sha, page) if sha else None
+    if png is None:
+        abort(404)
+    response = send_file(io.BytesIO(png), mimetype="image/png")
+    # The URL names the draft (?v=…): a changed draft gets new URLs, so these may be kept.
+    fresh = request.args.get("v") == sha[:12]
+    response.headers["Cache-Control"] = "private, max-age=86400" if fresh else "no-cache"
+    return response
 
 
 @bp.route("/bao-cao/<int:report_id>/tai/<kind>")
 @login_required
 def download(report_id: int, kind: str):
     report = load_report(report_id)
-    stem = (report.number_symbol or f"bao-cao-{report.id}").replace("/", "-")
+    if report.number_symbol:
+        stem = ops.file_stem(report.number_year, report.number_symbol)
+    else:
+        stem = f"bao-cao-{report.id}"
     if kind == "docx":
         return _send_blob(report.final_docx_sha256, DOCX_MIME, f"{stem}.docx")
     if kind == "p7s":

@@ -157,7 +157,8 @@ def test_user_text_is_cleaned_and_escaped():
     nfd = unicodedata.normalize("NFD", "Công văn về việc <A & B> 🎉\x0b")
     _z, doc = open_docx(render_register_docx(make_register(1, type_and_subject=nfd)))
     cell = text(table_rows(doc)[2].findall("w:tc", NS)[2])
-    assert cell == "Công văn về việc <A & B> 🎉"
+    # NFC, control characters gone, and the emoji the official font cannot print left out.
+    assert cell == "Công văn về việc <A & B>"
 
 
 def test_empty_register_renders():
