@@ -23,6 +23,10 @@ from danvan.keys import write_demo_keys
 from tests.factories import PASSWORD, World
 from tests.pgserver import TempPostgres, find_bindir
 
+# The live gunicorn server fixture (tests/live_server.py), registered before any module
+# imports it so that its assertions are rewritten too.
+pytest_plugins = ["tests.live_server"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -47,8 +47,6 @@ from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, create_campaign
 from tests.test_reports import SIGNED_AT, docx_text, services_for, submitted
 
-pytest_plugins = ["tests.live_server"]  # the live_server fixture
-
 N = 10
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 THROTTLED = "Bạn đã đăng nhập sai quá nhiều lần. Vui lòng đợi một phút rồi thử lại."
