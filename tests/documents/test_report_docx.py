@@ -32,7 +32,7 @@ from danvan.documents.model import (
     format_vnd,
     nd30_date_line,
 )
-from danvan.documents.report_docx import render_report_docx
+from danvan.documents.report_docx import SIGNATURE_SPACE_LINES, render_report_docx
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -393,7 +393,8 @@ def test_signer_block_head(final):
     _left, right = final.tables()[1].findall("w:tr/w:tc", NS)
     ps = paras(right)
     assert (text(ps[0]), rfmt(ps[0])) == ("GIÁM ĐỐC", (14, True, False))
-    assert [text(p) for p in ps[1:-1]] == ["", "", "", ""]  # room for the signature
+    # Room for the signature image and the seal over its left third (36 mm).
+    assert [text(p) for p in ps[1:-1]] == [""] * SIGNATURE_SPACE_LINES
     assert (text(ps[-1]), rfmt(ps[-1])) == ("Nguyễn Văn An", (14, True, False))
     assert {attr(p, "w:pPr/w:jc", "val") for p in ps} == {"center"}
 
