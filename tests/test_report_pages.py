@@ -421,7 +421,9 @@ def test_an_empty_draft_can_be_deleted_and_frees_the_slot(world, login):
     )
     report = db.session.get(Report, report_id)
     assert report.state == ReportState.DELETED  # soft: the row stays
-    events = db.session.scalars(select(Event).where(Event.report_id == report_id)).all()
+    events = db.session.scalars(
+        select(Event).where(Event.report_id == report_id).order_by(Event.seq)
+    ).all()
     assert [e.action for e in events] == ["compile", "delete"]
     page = client.get(f"/bao-cao/{report_id}").get_data(as_text=True)
     assert "Đã xóa" in page and "Xóa dự thảo" in page and "Lịch sử xử lý" in page
