@@ -13,7 +13,7 @@ import re
 
 from sqlalchemy import text
 
-APPEND_ONLY = ("event", "archived_document", "register_entry", "blob")
+APPEND_ONLY = ("event", "archived_document", "register_entry", "blob", "audit_log")
 READ_ONLY = ("alembic_version",)
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -20,12 +20,20 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from danvan.extensions import db
-from danvan.models import ArchivedDocument, ChainHead, Event, RegisterEntry
+from danvan.models import ArchivedDocument, AuditLog, ChainHead, Event, RegisterEntry
 
 GENESIS = "0" * 64
 CHAIN_COLUMNS = ("seq", "prev_hash", "row_hash")
 # Chain name → model. The name is also the table name.
-CHAINED = {"event": Event, "register_entry": RegisterEntry, "archived_document": ArchivedDocument}
+CHAINED = {
+    "event": Event,
+    "register_entry": RegisterEntry,
+    "archived_document": ArchivedDocument,
+    "audit_log": AuditLog,
+}
+# Columns added to a chained table after rows were sealed: left out of a row's hash while
+# empty, so the rows sealed before the column existed still verify.
+LATE_COLUMNS = {"event": frozenset({"from_step", "to_step"})}
 _STATE_KEY = "danvan_chain_heads"
 
 
@@ -46,6 +54,8 @@ def _canonical(value):
 
 def row_hash(chain: str, seq: int, prev_hash: str, values: dict) -> str:
     """SHA-256 over the chain name, position, previous hash and the row's content."""
+    late = LATE_COLUMNS.get(chain, ())
+    values = {k: v for k, v in values.items() if not (k in late and v is None)}
     payload = {
         "chain": chain,
         "seq": seq,
@@ -142,6 +152,7 @@ CHAIN_LABELS = {
     "event": "Lịch sử xử lý",
     "register_entry": "Sổ đăng ký văn bản đi",
     "archived_document": "Lưu trữ",
+    "audit_log": "Nhật ký quản trị",
 }
 
 

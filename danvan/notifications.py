@@ -10,7 +10,7 @@ from sqlalchemy import select
 from danvan.extensions import db
 from danvan.models import Entry, Event, OutboxMessage, Role, User, UserRole
 from danvan.text import format_datetime
-from danvan.workflow import ENTRY_ACTION_LABELS, ENTRY_STATE_LABELS, EntryAction, EntryState
+from danvan.workflow import ENTRY_ACTION_LABELS, STEP_KINDS, EntryAction, EntryState
 
 _EMAILS = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates" / "emails"),
@@ -36,11 +36,11 @@ def _users_with_role(*roles: Role, unit_id: int | None = None) -> list[User]:
 
 def recipients_for(entry: Entry, event: Event) -> list[User]:
     """Who hears about an event: whoever must act next, or the author on a decision."""
+    from danvan.permissions import step_actors
+
     target = EntryState(event.to_state)
-    if target == EntryState.PENDING_UNIT:
-        return _users_with_role(Role.UNIT_HEAD, unit_id=entry.unit_id)
-    if target == EntryState.PENDING_OFFICE:
-        return _users_with_role(Role.OFFICE, Role.OFFICE_CHIEF)
+    if target == EntryState.PENDING:
+        return step_actors(entry)
     if event.action in (EntryAction.RETURN, EntryAction.APPROVE) or target == EntryState.SIGNED:
         return [entry.author]
     return []
@@ -59,7 +59,7 @@ def queue(user: User, subject: str, template: str, **context) -> OutboxMessage |
 def queue_entry_event(entry: Entry, event: Event) -> None:
     """Queue the notices an entry's workflow event calls for."""
     action_label = ENTRY_ACTION_LABELS.get(EntryAction(event.action), event.action)
-    state_label = ENTRY_STATE_LABELS[EntryState(event.to_state)]
+    state_label = entry.state_label
     for user in recipients_for(entry, event):
         if user.id == event.actor_id:
             continue
@@ -91,13 +91,17 @@ def queue_deadline_reminders(campaign, today) -> int:
     by_author: dict[int, list] = {}
     for entry in unsent:
         by_author.setdefault(entry.author_id, []).append(entry)
-    approvers = _users_with_role(Role.UNIT_HEAD, Role.OFFICE, Role.OFFICE_CHIEF)
+    step_roles = {Role(r) for spec in STEP_KINDS.values() for r in spec.roles}
+    approvers = _users_with_role(*step_roles)
+    named = [s.user_id for s in campaign.steps if s.user_id is not None]
+    if named:
+        approvers += list(db.session.scalars(select(User).where(User.id.in_(named))))
     users = {u.id: u for u in approvers}
     users.update({e.author.id: e.author for e in unsent})
     queued = 0
     for user in sorted(users.values(), key=lambda u: u.id):
         drafts = [
-            {"id": e.id, "title": e.title, "state_label": ENTRY_STATE_LABELS[e.state_enum]}
+            {"id": e.id, "title": e.title, "state_label": e.state_label}
             for e in by_author.get(user.id, [])
         ]
         pending = sum(

@@ -11,24 +11,28 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from danvan.extensions import db
-from danvan.models import Delegation, Entry, Event, Report, Role, User
+from danvan.models import Delegation, Entry, Event, Report, Role, User, UserRole
+from danvan.text import utcnow
 from danvan.workflow import (
     EDITABLE_STATES,
-    ENTRY_STATE_LABELS,
     ENTRY_TRANSITIONS,
     EXCLUSION_MESSAGES,
+    PARTY_ROLES,
     REPORT_STATE_LABELS,
     REPORT_TRANSITIONS,
     EntryAction,
     EntryState,
     Exclusion,
+    Identity,
     Party,
     ReportAction,
     ReportState,
     ReportTransition,
+    StepKind,
     Transition,
     excluded_by,
     guard_allows,
+    plays_step,
     report_transition_for,
     transition_for,
 )
@@ -61,45 +65,143 @@ class Decision:
         return self.allowed
 
 
-def entry_parties(
-    user: User, entry: Entry, delegations: list[Delegation] | None = None
-) -> dict[Party, User | None]:
-    """Map each party the user is for this entry to whom they act for (None: themselves).
-
-    Pass ``delegations`` (the user's active ones) when checking many entries at once.
-    """
-    parties: dict[Party, User | None] = {}
+def identities(user: User, delegations: list[Delegation] | None = None) -> list[Identity]:
+    """The people whose parts ``user`` plays now: themselves first, then everyone who
+    delegated to them (ủy quyền) for this moment. Pass ``delegations`` to reuse a lookup."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return parties
-    if entry.author_id == user.id:
-        parties[Party.AUTHOR] = None
-    if user.has_role(Role.UNIT_HEAD) and user.unit_id == entry.unit_id:
-        parties[Party.UNIT_HEAD] = None
-    else:
-        if delegations is None:
-            delegations = Delegation.active_for(user)
-        for delegation in delegations:
-            if delegation.unit_id == entry.unit_id:
-                parties[Party.UNIT_HEAD] = delegation.head
+        return []
+    out = [Identity(user.id, frozenset(r.value for r in user.roles), user.unit_id)]
+    if delegations is None:
+        delegations = Delegation.active_for(user)
+    for delegation in delegations:
+        head = delegation.head
+        if head is None or not head.active or head.id == user.id:
+            continue
+        unit_id = delegation.unit_id if delegation.unit_id is not None else head.unit_id
+        out.append(Identity(head.id, frozenset(r.value for r in head.roles), unit_id, head))
+    return out
+
+
+def _has(identity: Identity, party: Party) -> bool:
+    return bool(identity.roles.intersection(PARTY_ROLES[party]))
+
+
+def _step_identity(user: User, entry: Entry, ids: list[Identity], facts: dict, excludes):
+    """The first identity that plays the entry's current step and no separation-of-duties
+    rule keeps out (checked for the user and for whom they act); (identity, rule)."""
+    step = entry.current_step if entry.state == EntryState.PENDING else None
+    if step is None:
+        return None, None
+    first_rule = None
+    for identity in ids:
+        if not plays_step(identity, step, entry.unit_id):
+            continue
+        rule = _excluded(excludes, user, identity, facts)
+        if rule is None:
+            return identity, None
+        first_rule = first_rule or rule
+    return None, first_rule
+
+
+def _excluded(excludes, user: User, identity: Identity, facts: dict) -> Exclusion | None:
+    rule = excluded_by(excludes, user.id, facts)
+    if rule is None and identity.user_id != user.id:
+        rule = excluded_by(excludes, identity.user_id, facts)
+    return rule
+
+
+def parties(
+    user: User, obj: Entry | Report, delegations: list[Delegation] | None = None
+) -> dict[Party, User | None]:
+    """The one answer to "which part does this user play for this object": each party mapped
+    to whom the user acts for there (None: themselves). Entries and reports alike."""
+    ids = identities(user, delegations)
+    out: dict[Party, User | None] = {}
+    if not ids:
+        return out
+    if isinstance(obj, Report):
+        for party in (Party.OFFICE, Party.OFFICE_CHIEF, Party.CLERK):
+            for identity in ids:
+                if _has(identity, party):
+                    out[party] = identity.acting_for
+                    break
+        # Only a leader signs, also for someone else (a deputy for the director: "KT.").
+        own_signer = _has(ids[0], Party.SIGNER)
+        for identity in ids:
+            if _has(identity, Party.SIGNER) and obj.signer_id == identity.user_id and own_signer:
+                out[Party.SIGNER] = identity.acting_for
                 break
-    if user.has_role(Role.OFFICE, Role.OFFICE_CHIEF):
-        parties[Party.OFFICE] = None
-    if user.has_role(Role.DIRECTOR, Role.DEPUTY_DIRECTOR):
-        parties[Party.SIGNER] = None
-    return parties
+        return out
+    if obj.author_id == user.id:
+        out[Party.AUTHOR] = None
+    for identity in ids:
+        if "unit_head" in identity.roles and identity.unit_id == obj.unit_id:
+            out[Party.UNIT_HEAD] = identity.acting_for
+            break
+    step = obj.current_step if obj.state == EntryState.PENDING else None
+    if step is not None:
+        for identity in ids:
+            if plays_step(identity, step, obj.unit_id):
+                out[Party.APPROVER] = identity.acting_for
+                break
+    for party in (Party.OFFICE, Party.SIGNER):
+        for identity in ids:
+            if _has(identity, party):
+                out[party] = identity.acting_for
+                break
+    return out
 
 
-def entry_facts(entry: Entry, user: User) -> dict:
+def step_actors(entry: Entry) -> list[User]:
+    """Everyone who can act at the step the entry waits at: those who play it (by the same
+    rule as ``parties``) and whoever acts for them now."""
+    step = entry.current_step
+    if step is None:
+        return []
+    stmt = select(User).where(User.active.is_(True)).order_by(User.id)
+    if step.user_id is not None:
+        stmt = stmt.where(User.id == step.user_id)
+    if step.spec.roles:
+        stmt = stmt.where(
+            User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(step.spec.roles)))
+        )
+    players = [
+        u
+        for u in db.session.scalars(stmt)
+        if plays_step(
+            Identity(u.id, frozenset(r.value for r in u.roles), u.unit_id), step, entry.unit_id
+        )
+    ]
+    now = utcnow()
+    delegates = db.session.scalars(
+        select(User)
+        .join(Delegation, Delegation.delegate_id == User.id)
+        .where(
+            Delegation.head_id.in_([u.id for u in players] or [-1]),
+            Delegation.starts_at <= now,
+            Delegation.ends_at > now,
+            Delegation.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    )
+    out = {u.id: u for u in players}
+    out.update({u.id: u for u in delegates})
+    return [out[k] for k in sorted(out)]
+
+
+def entry_facts(entry: Entry, user: User, ids: list[Identity] | None = None) -> dict:
     """Facts the workflow guards and the separation-of-duties rules look at."""
     report = entry.report if entry.report_id else None
+    signer_ids = {i.user_id for i in (ids or [])} or {user.id}
     return {
         "author_id": entry.author_id,
         "state": entry.state,
-        "approvals": entry.approvals or {},
+        "step": entry.step,
+        "approvals": entry.approvals,
         "approvals_since_submit": entry.approvals_since_submit,
         "in_submitted_report": report is not None
         and report.state == ReportState.SUBMITTED
-        and report.signer_id == user.id,
+        and report.signer_id in signer_ids,
     }
 
 
@@ -113,9 +215,12 @@ def can_view_entry(user: User, entry: Entry) -> bool:
         return True
     if entry.state_enum in PRIVATE_STATES:
         return False
-    if user.has_role(*OVERSEER_ROLES):
+    if user.has_role(*OVERSEER_ROLES) or user.unit_id == entry.unit_id:
         return True
-    return user.unit_id == entry.unit_id or Party.UNIT_HEAD in entry_parties(user, entry)
+    if any(user.id in ids for ids in entry.approvals.values()):
+        return True
+    found = parties(user, entry)
+    return Party.UNIT_HEAD in found or Party.APPROVER in found
 
 
 def can_edit_entry(user: User, entry: Entry) -> Decision:
@@ -125,25 +230,26 @@ def can_edit_entry(user: User, entry: Entry) -> Decision:
     if entry.state_enum not in EDITABLE_STATES:
         return Decision(
             False,
-            f"Không thể sửa hồ sơ ở trạng thái “{ENTRY_STATE_LABELS[entry.state_enum]}”.",
+            f"Không thể sửa hồ sơ ở trạng thái “{entry.state_label}”.",
         )
     return Decision(True)
 
 
-# The author may still add evidence while the entry waits at the unit step: the head sees the
-# files (and a history row for each) before approving.
-EVIDENCE_STATES = EDITABLE_STATES | {EntryState.PENDING_UNIT}
+# The author may still add evidence while the entry waits at its unit's own step (the head
+# sees the files, and a history row for each, before approving).
+EVIDENCE_STEP_KINDS = frozenset({StepKind.UNIT_HEAD})
 
 
 def can_add_evidence(user: User, entry: Entry) -> Decision:
     """The author adds evidence while the entry is editable or waits at the unit step."""
     if entry.author_id != user.id:
         return Decision(False, "Chỉ người lập mới được thêm minh chứng cho hồ sơ này.")
-    if entry.state_enum not in EVIDENCE_STATES:
+    step = entry.current_step
+    at_unit_step = step is not None and step.kind in EVIDENCE_STEP_KINDS
+    if entry.state_enum not in EDITABLE_STATES and not at_unit_step:
         return Decision(
             False,
-            "Không thể thêm minh chứng khi hồ sơ ở trạng thái "
-            f"“{ENTRY_STATE_LABELS[entry.state_enum]}”.",
+            f"Không thể thêm minh chứng khi hồ sơ ở trạng thái “{entry.state_label}”.",
         )
     return Decision(True)
 
@@ -157,26 +263,34 @@ def can_act(
     """Whether the user may take ``action`` on the entry now, per the workflow table."""
     state = entry.state_enum
     transition = transition_for(action, state)
+    label = entry.state_label
     if transition is None or transition.party == Party.SYSTEM:
         return Decision(
             False,
-            f"Không thể thực hiện “{action.label}” khi hồ sơ ở trạng thái "
-            f"“{ENTRY_STATE_LABELS[state]}”.",
+            f"Không thể thực hiện “{action.label}” khi hồ sơ ở trạng thái “{label}”.",
         )
-    parties = entry_parties(user, entry, delegations)
-    if transition.party not in parties:
+    ids = identities(user, delegations)
+    facts = entry_facts(entry, user, ids)
+    if transition.party == Party.APPROVER:
+        identity, rule = _step_identity(user, entry, ids, facts, transition.excludes)
+        if identity is None and rule is not None:
+            return Decision(False, EXCLUSION_MESSAGES[rule])
+        found = {Party.APPROVER: identity.acting_for} if identity is not None else {}
+    else:
+        found = parties(user, entry, delegations)
+    if transition.party not in found:
         return Decision(
             False,
             f"Bạn không có quyền thực hiện “{action.label}” với hồ sơ này "
-            f"(hồ sơ đang ở trạng thái “{ENTRY_STATE_LABELS[state]}”).",
+            f"(hồ sơ đang ở trạng thái “{label}”).",
         )
-    facts = entry_facts(entry, user)
     if not guard_allows(transition, facts):
         return Decision(False, GUARD_MESSAGES[transition.guard])
-    rule = excluded_by(transition.excludes, user.id, facts)
-    if rule is not None:
-        return Decision(False, EXCLUSION_MESSAGES[rule])
-    return Decision(True, acting_for=parties[transition.party])
+    if transition.party != Party.APPROVER:
+        rule = excluded_by(transition.excludes, user.id, facts)
+        if rule is not None:
+            return Decision(False, EXCLUSION_MESSAGES[rule])
+    return Decision(True, acting_for=found[transition.party])
 
 
 def available_transitions(
@@ -197,23 +311,10 @@ def available_transitions(
 # --- Reports ---------------------------------------------------------------------------------
 
 
-def report_parties(user: User, report: Report) -> set[Party]:
-    """The parties a user is for a report."""
-    parties: set[Party] = set()
-    if user.has_role(Role.OFFICE, Role.OFFICE_CHIEF):
-        parties.add(Party.OFFICE)
-    if user.has_role(Role.OFFICE_CHIEF):
-        parties.add(Party.OFFICE_CHIEF)
-    if user.has_role(Role.DIRECTOR, Role.DEPUTY_DIRECTOR) and report.signer_id == user.id:
-        parties.add(Party.SIGNER)
-    if user.has_role(Role.CLERK):
-        parties.add(Party.CLERK)
-    return parties
-
-
 def can_view_report(user: User, report: Report) -> bool:
-    """Reports are for the office, the leadership, the clerk and admins."""
-    return user.has_role(*OVERSEER_ROLES)
+    """Reports are for the office, the leadership, the clerk and admins (and whoever acts
+    for one of them)."""
+    return any(i.roles.intersection(r.value for r in OVERSEER_ROLES) for i in identities(user))
 
 
 def report_preparer_ids(report: Report) -> set[int]:
@@ -247,12 +348,17 @@ def can_act_report(user: User, report: Report, action: ReportAction) -> Decision
             f"Không thể thực hiện “{action.label}” khi báo cáo ở trạng thái "
             f"“{REPORT_STATE_LABELS[state]}”.",
         )
-    if transition.party not in report_parties(user, report):
+    found = parties(user, report)
+    if transition.party not in found:
         return Decision(False, f"Bạn không có quyền thực hiện “{action.label}” với báo cáo này.")
-    rule = excluded_by(transition.excludes, user.id, report_facts(report, transition))
+    facts = report_facts(report, transition)
+    rule = excluded_by(transition.excludes, user.id, facts)
+    acting_for = found[transition.party]
+    if rule is None and acting_for is not None:
+        rule = excluded_by(transition.excludes, acting_for.id, facts)
     if rule is not None:
         return Decision(False, EXCLUSION_MESSAGES[rule])
-    return Decision(True)
+    return Decision(True, acting_for=acting_for)
 
 
 def available_report_transitions(user: User, report: Report) -> list[ReportTransition]:

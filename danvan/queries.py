@@ -8,56 +8,84 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from danvan.extensions import db
-from danvan.models import Campaign, Delegation, Entry, Event, Report, Role, Unit, User
+from danvan.models import Campaign, Entry, EntryApproval, Report, Role, Unit, User
+from danvan.permissions import identities
 from danvan.text import fold, like_contains
 from danvan.workflow import (
-    EntryAction,
+    PARTY_ROLES,
+    STEP_KINDS,
     EntryState,
+    Identity,
     Party,
+    Scope,
+    StepKind,
     report_states_waiting_for,
     states_waiting_for,
 )
 
 
 def _head_unit_ids(user: User) -> set[int]:
-    units = {d.unit_id for d in Delegation.active_for(user)}
-    if user.has_role(Role.UNIT_HEAD) and user.unit_id:
-        units.add(user.unit_id)
-    return units
+    """Units whose head the user is, or acts for."""
+    return {
+        i.unit_id for i in identities(user) if "unit_head" in i.roles and i.unit_id is not None
+    }
 
 
-def _not_excluded(user: User):
-    """SQL twin of the approval steps' separation of duties: not the author, and no approval
-    of this entry at another step (as the actor or the head a delegate acted for)."""
+def step_condition(identity: Identity):
+    """SQL twin of workflow.plays_step: waiting entries whose current step ``identity``
+    plays, built from the same ``STEP_KINDS`` table (None when it plays no kind)."""
+    conditions = []
+    for kind, spec in STEP_KINDS.items():
+        if spec.roles and not identity.roles.intersection(spec.roles):
+            continue
+        condition = Entry.step_kind == kind.value
+        if spec.scope == Scope.UNIT:
+            if identity.unit_id is None:
+                continue
+            condition = condition & (Entry.unit_id == identity.unit_id)
+        elif spec.scope == Scope.NAMED:
+            condition = condition & (Entry.step_user_id == identity.user_id)
+        conditions.append(condition)
+    return or_(*conditions) if conditions else None
+
+
+def _not_excluded(user_ids: set[int]):
+    """SQL twin of the approval steps' separation of duties: none of ``user_ids`` wrote the
+    entry or approved it at another step (permissions checks the user and whom they act for)."""
     approved_elsewhere = (
-        select(Event.id)
+        select(EntryApproval.id)
         .where(
-            Event.entry_id == Entry.id,
-            Event.action == EntryAction.APPROVE.value,
-            or_(Event.actor_id == user.id, Event.acting_for_id == user.id),
-            Event.from_state != Entry.state,
+            EntryApproval.entry_id == Entry.id,
+            EntryApproval.user_id.in_(user_ids),
+            EntryApproval.step != Entry.step,
         )
         .exists()
     )
-    return (Entry.author_id != user.id) & ~approved_elsewhere
+    return Entry.author_id.notin_(user_ids) & ~approved_elsewhere
 
 
 def entry_inbox_filter(user: User):
     """SQL condition for entries waiting on this user, from the workflow table."""
     conditions = []
-    head_units = _head_unit_ids(user)
-    if head_units:
-        states = [s.value for s in states_waiting_for(Party.UNIT_HEAD)]
-        conditions.append(
-            Entry.state.in_(states) & Entry.unit_id.in_(head_units) & _not_excluded(user)
-        )
-    if user.has_role(Role.OFFICE, Role.OFFICE_CHIEF):
-        states = [s.value for s in states_waiting_for(Party.OFFICE)]
-        conditions.append(Entry.state.in_(states) & _not_excluded(user))
+    waiting = [s.value for s in states_waiting_for(Party.APPROVER)]
+    for identity in identities(user):
+        plays = step_condition(identity)
+        if plays is not None:
+            conditions.append(
+                Entry.state.in_(waiting) & plays & _not_excluded({user.id, identity.user_id})
+            )
     # The author's own to-do: entries returned for revision.
     author_states = [s.value for s in states_waiting_for(Party.AUTHOR) if s == EntryState.RETURNED]
     conditions.append(Entry.state.in_(author_states) & (Entry.author_id == user.id))
     return or_(*conditions)
+
+
+def visible_campaigns(user: User) -> list[Campaign]:
+    """Campaigns a user sees, newest first: drafts under preparation only for administrators."""
+    stmt = select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc())
+    if not user.has_role(Role.ADMIN):
+        stmt = stmt.where(Campaign.status != "draft")
+    return list(db.session.scalars(stmt))
 
 
 def entry_inbox(user: User, **filters) -> list[Entry]:
@@ -73,19 +101,20 @@ def entry_inbox(user: User, **filters) -> list[Entry]:
 
 
 def report_inbox_filter(user: User):
-    """SQL condition for reports waiting on this user."""
+    """SQL condition for reports waiting on this user (or on whom they act for), from the
+    report table and the same role map permissions.parties uses."""
     conditions = []
-    if user.has_role(Role.OFFICE_CHIEF):
-        states = report_states_waiting_for(Party.OFFICE_CHIEF)
-        conditions.append(Report.state.in_([s.value for s in states]))
-    if user.has_role(Role.DIRECTOR, Role.DEPUTY_DIRECTOR):
+    ids = identities(user)
+    for party in (Party.OFFICE_CHIEF, Party.CLERK):
+        if any(i.roles.intersection(PARTY_ROLES[party]) for i in ids):
+            states = report_states_waiting_for(party)
+            conditions.append(Report.state.in_([s.value for s in states]))
+    signers = [i.user_id for i in ids if i.roles.intersection(PARTY_ROLES[Party.SIGNER])]
+    if signers:
         states = report_states_waiting_for(Party.SIGNER)
         conditions.append(
-            Report.state.in_([s.value for s in states]) & (Report.signer_id == user.id)
+            Report.state.in_([s.value for s in states]) & Report.signer_id.in_(signers)
         )
-    if user.has_role(Role.CLERK):
-        states = report_states_waiting_for(Party.CLERK)
-        conditions.append(Report.state.in_([s.value for s in states]))
     return or_(*conditions) if conditions else None
 
 
@@ -156,7 +185,18 @@ def visibility_filter(user: User):
     if user.has_role(*OVERSEER_ROLES):
         return own | not_private
     units = _head_unit_ids(user) | ({user.unit_id} if user.unit_id else set())
-    return own | (Entry.unit_id.in_(units) & not_private)
+    # A user named at a step sees what waits for them and what they approved.
+    named = [step_condition(i) for i in identities(user) if i.user_id != user.id] + [
+        step_condition(Identity(user.id, frozenset(r.value for r in user.roles), user.unit_id))
+    ]
+    approved = select(EntryApproval.id).where(
+        EntryApproval.entry_id == Entry.id, EntryApproval.user_id == user.id
+    )
+    reach = Entry.unit_id.in_(units) | approved.exists()
+    plays = [c for c in named if c is not None]
+    if plays:
+        reach = reach | ((Entry.state == EntryState.PENDING.value) & or_(*plays))
+    return own | (reach & not_private)
 
 
 def filter_units(user: User) -> list[Unit]:
@@ -175,23 +215,45 @@ def filter_units(user: User) -> list[Unit]:
 OVERVIEW_STATES = [s for s in EntryState if s not in (EntryState.DRAFT, EntryState.WITHDRAWN)]
 
 
-def campaign_unit_counts(campaign: Campaign) -> tuple[list[Unit], dict[int, dict[str, int]]]:
-    """Per unit, how many entries are in each of ``OVERVIEW_STATES`` (one grouped query)."""
+def _column_key(state: str, step_kind: str | None) -> str:
+    return f"{state}:{step_kind}" if state == EntryState.PENDING and step_kind else state
+
+
+def campaign_unit_counts(
+    campaign: Campaign,
+) -> tuple[list[Unit], list[tuple[str, str]], dict[int, dict[str, int]]]:
+    """Per unit, how many entries are in each overview column (one grouped query): the
+    states of ``OVERVIEW_STATES``, a waiting entry counted at the kind of step it waits at."""
     units = list(
         db.session.scalars(
             select(Unit).where(Unit.agency_id == campaign.agency_id).order_by(Unit.position)
         )
     )
     rows = db.session.execute(
-        select(Entry.unit_id, Entry.state, func.count(Entry.id))
+        select(Entry.unit_id, Entry.state, Entry.step_kind, func.count(Entry.id))
         .where(
             Entry.campaign_id == campaign.id,
             Entry.state.in_([s.value for s in OVERVIEW_STATES]),
         )
-        .group_by(Entry.unit_id, Entry.state)
+        .group_by(Entry.unit_id, Entry.state, Entry.step_kind)
     )
     counts: dict[int, dict[str, int]] = {u.id: {} for u in units}
-    for unit_id, state, n in rows:
+    kinds = [step.kind.value for step in campaign.steps]
+    for unit_id, state, step_kind, n in rows:
+        if step_kind and step_kind not in kinds:
+            kinds.append(step_kind)  # entries in flight on an older chain
         if unit_id in counts:  # the table and its totals count the same rows
-            counts[unit_id][state] = n
-    return units, counts
+            key = _column_key(state, step_kind)
+            counts[unit_id][key] = counts[unit_id].get(key, 0) + n
+    columns: list[tuple[str, str]] = []
+    for state in OVERVIEW_STATES:
+        if state == EntryState.PENDING:
+            seen = []
+            for kind in kinds:
+                if kind not in seen:
+                    seen.append(kind)
+                    label = f"Chờ {STEP_KINDS[StepKind(kind)].label} duyệt"
+                    columns.append((_column_key(state.value, kind), label))
+        else:
+            columns.append((state.value, state.label))
+    return units, columns, counts

@@ -1,8 +1,9 @@
 """The approval workflow, declared as data: states, actions, who may act, where each action leads.
 
-This module is the single source of transitions. Permission checks, buttons, inbox queries and
-tests are all derived from ``ENTRY_TRANSITIONS`` (and ``REPORT_TRANSITIONS``). Pure Python: no
-Flask, no database.
+This module is the single source of transitions and of the step kinds an approval chain is
+built from. Permission checks, buttons, inbox queries, notifications and state names are all
+derived from ``ENTRY_TRANSITIONS``, ``STEP_KINDS`` and ``REPORT_TRANSITIONS``; a campaign's
+chain is data (a list of ``ChainStep``). Pure Python: no Flask, no database.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from enum import StrEnum
 
 
 class EntryState(StrEnum):
+    """Where an entry stands. Waiting at a step is one state; the step is a position in the
+    entry's own chain (``Entry.step``), so a new step needs no new state and no migration."""
+
     DRAFT = "draft"
-    PENDING_UNIT = "pending_unit"
-    PENDING_OFFICE = "pending_office"
+    PENDING = "pending"
     APPROVED = "approved"
     SIGNED = "signed"
     RETURNED = "returned"
@@ -27,19 +30,22 @@ class EntryState(StrEnum):
 
 ENTRY_STATE_LABELS = {
     EntryState.DRAFT: "Nháp",
-    EntryState.PENDING_UNIT: "Chờ trưởng phòng duyệt",
-    EntryState.PENDING_OFFICE: "Chờ Văn phòng duyệt",
+    EntryState.PENDING: "Chờ duyệt",
     EntryState.APPROVED: "Đã duyệt",
     EntryState.SIGNED: "Đã ký",
     EntryState.RETURNED: "Bị trả lại",
     EntryState.WITHDRAWN: "Đã rút lại",
 }
+# History rows written before the chain became data name their step in the state.
+LEGACY_STATE_LABELS = {
+    "pending_unit": "Chờ Trưởng phòng duyệt",
+    "pending_office": "Chờ Văn phòng Sở duyệt",
+}
 
 # Bootstrap colour per state for badges.
 ENTRY_STATE_COLORS = {
     EntryState.DRAFT: "secondary",
-    EntryState.PENDING_UNIT: "warning",
-    EntryState.PENDING_OFFICE: "info",
+    EntryState.PENDING: "warning",
     EntryState.APPROVED: "success",
     EntryState.SIGNED: "primary",
     EntryState.RETURNED: "danger",
@@ -76,16 +82,18 @@ class Party(StrEnum):
     """Who stands in which relation to an object; a user may be several parties at once."""
 
     AUTHOR = "author"
+    APPROVER = "approver"  # plays the step the entry waits at (or acts for whoever does)
     UNIT_HEAD = "unit_head"  # head of the entry's unit, or someone acting for the head
     OFFICE = "office"  # Văn phòng Sở (chuyên viên or Chánh Văn phòng)
     OFFICE_CHIEF = "office_chief"
-    SIGNER = "signer"  # Giám đốc or the Phó Giám đốc chosen to sign
+    SIGNER = "signer"  # Giám đốc or the Phó Giám đốc chosen to sign (or acting for them)
     CLERK = "clerk"
     SYSTEM = "system"
 
 
 PARTY_LABELS = {
     Party.AUTHOR: "Người lập",
+    Party.APPROVER: "Người duyệt",
     Party.UNIT_HEAD: "Trưởng phòng",
     Party.OFFICE: "Văn phòng Sở",
     Party.OFFICE_CHIEF: "Chánh Văn phòng",
@@ -94,31 +102,174 @@ PARTY_LABELS = {
     Party.SYSTEM: "Hệ thống",
 }
 
+# Which roles make a user which report-side party (the entry side goes through the steps).
+PARTY_ROLES: dict[Party, tuple[str, ...]] = {
+    Party.OFFICE: ("office", "office_chief"),
+    Party.OFFICE_CHIEF: ("office_chief",),
+    Party.SIGNER: ("director", "deputy_director"),
+    Party.CLERK: ("clerk",),
+}
 
-class Target(StrEnum):
-    """Symbolic targets resolved against the campaign's approval chain."""
 
-    FIRST_STEP = "first_step"  # first step of the chain (the unit step skipped for a head's entry)
-    NEXT_STEP = "next_step"  # the step after the current one, or APPROVED after the last
-    RESUME_STEP = "resume_step"  # the start, or the step that returned it (campaign setting)
+# --- The approval chain ----------------------------------------------------------------------
+
+
+class StepKind(StrEnum):
+    UNIT_HEAD = "unit_head"
+    OFFICE = "office"
+    OFFICE_CHIEF = "office_chief"
+    DEPUTY = "deputy"
+    USER = "user"
+
+
+class Scope(StrEnum):
+    """How a step kind finds the people who act at it."""
+
+    UNIT = "unit"  # holders of the roles in the author's unit
+    AGENCY = "agency"  # holders of the roles anywhere in the agency
+    NAMED = "named"  # the user the step names (who must hold the roles, if any)
 
 
 @dataclass(frozen=True)
-class Step:
-    """One step of an approval chain: the state an entry waits in and who acts there."""
+class StepKindSpec:
+    kind: StepKind
+    label: str  # the step's name in states, buttons and history
+    roles: tuple[str, ...]
+    scope: Scope
+    help: str  # shown in the chain editor
 
-    name: str
-    state: EntryState
-    party: Party
-    label: str
 
-
-STEPS: dict[str, Step] = {
-    "unit_head": Step("unit_head", EntryState.PENDING_UNIT, Party.UNIT_HEAD, "Trưởng phòng"),
-    "office": Step("office", EntryState.PENDING_OFFICE, Party.OFFICE, "Văn phòng Sở"),
+STEP_KINDS: dict[StepKind, StepKindSpec] = {
+    spec.kind: spec
+    for spec in (
+        StepKindSpec(
+            StepKind.UNIT_HEAD,
+            "Trưởng phòng",
+            ("unit_head",),
+            Scope.UNIT,
+            "Trưởng phòng (thủ trưởng) của đơn vị người lập; bỏ qua khi chính họ lập hồ sơ.",
+        ),
+        StepKindSpec(
+            StepKind.OFFICE,
+            "Văn phòng Sở",
+            ("office", "office_chief"),
+            Scope.AGENCY,
+            "Bất kỳ chuyên viên Văn phòng hoặc Chánh Văn phòng nào.",
+        ),
+        StepKindSpec(
+            StepKind.OFFICE_CHIEF,
+            "Chánh Văn phòng",
+            ("office_chief",),
+            Scope.AGENCY,
+            "Chánh Văn phòng (hoặc người được ủy quyền).",
+        ),
+        StepKindSpec(
+            StepKind.DEPUTY,
+            "Phó Giám đốc phụ trách",
+            ("deputy_director",),
+            Scope.NAMED,
+            "Một Phó Giám đốc được chỉ định (hoặc người được ủy quyền).",
+        ),
+        StepKindSpec(
+            StepKind.USER,
+            "Người được chỉ định",
+            (),
+            Scope.NAMED,
+            "Một người dùng cụ thể (hoặc người được ủy quyền).",
+        ),
+    )
 }
-DEFAULT_CHAIN: tuple[str, ...] = ("unit_head", "office")
-STEP_BY_STATE = {step.state: step for step in STEPS.values()}
+MAX_CHAIN_STEPS = 6
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One step of an approval chain as stored with a campaign (and copied to each entry)."""
+
+    kind: StepKind
+    user_id: int | None = None  # for the named kinds
+    name: str = ""  # the named user's name when the chain was saved (for labels)
+
+    @property
+    def spec(self) -> StepKindSpec:
+        return STEP_KINDS[self.kind]
+
+    @property
+    def label(self) -> str:
+        if self.spec.scope == Scope.NAMED and self.name:
+            return self.name if self.kind == StepKind.USER else f"{self.spec.label} {self.name}"
+        return self.spec.label
+
+    @property
+    def waiting_label(self) -> str:
+        """The state as users read it: "Chờ Trưởng phòng duyệt"."""
+        return f"Chờ {self.label} duyệt"
+
+    def to_dict(self) -> dict:
+        out: dict = {"kind": self.kind.value}
+        if self.user_id is not None:
+            out["user_id"] = self.user_id
+        if self.name:
+            out["name"] = self.name
+        return out
+
+    @classmethod
+    def from_data(cls, data) -> ChainStep:
+        """A step from its stored form (a dict, or a bare kind name as before chains were data)."""
+        if isinstance(data, str):
+            return cls(StepKind(data))
+        return cls(StepKind(data["kind"]), data.get("user_id"), data.get("name") or "")
+
+
+DEFAULT_CHAIN: tuple[dict, ...] = ({"kind": "unit_head"}, {"kind": "office"})
+
+
+def parse_chain(data) -> list[ChainStep]:
+    """A stored chain (list of dicts or kind names) as steps; empty or None → the default."""
+    return [ChainStep.from_data(item) for item in (data or DEFAULT_CHAIN)]
+
+
+def chain_data(steps: list[ChainStep]) -> list[dict]:
+    """Steps in their stored form."""
+    return [step.to_dict() for step in steps]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One person whose parts a user plays: themselves, or someone who delegated to them."""
+
+    user_id: int
+    roles: frozenset[str]
+    unit_id: int | None
+    acting_for: object = None  # the delegating User, None when the user acts for themselves
+
+
+def plays_step(identity: Identity, step: ChainStep, unit_id: int) -> bool:
+    """Whether this identity acts at ``step`` for an entry of ``unit_id`` (the one rule; the
+    inbox's SQL is built from the same ``STEP_KINDS`` table in queries.step_condition)."""
+    spec = step.spec
+    if spec.roles and not identity.roles.intersection(spec.roles):
+        return False
+    if spec.scope == Scope.UNIT:
+        return identity.unit_id == unit_id
+    if spec.scope == Scope.NAMED:
+        return identity.user_id == step.user_id
+    return True
+
+
+def author_skips(step: ChainStep, author: Identity, unit_id: int) -> bool:
+    """A step whose one actor would be the author is skipped (a head's own entry skips the
+    unit step; a step naming the author too): nobody else could ever act there."""
+    return step.spec.scope != Scope.AGENCY and plays_step(author, step, unit_id)
+
+
+class Target(StrEnum):
+    """Symbolic targets resolved against the entry's approval chain."""
+
+    FIRST_STEP = "first_step"  # first step of the chain the author does not play
+    NEXT_STEP = "next_step"  # the step after the current one, or APPROVED after the last
+    RESUME_STEP = "resume_step"  # the start, or the step that returned it (campaign setting)
+    OFFICE_STEP = "office_step"  # the chain's last Văn phòng step (else its last step)
 
 
 class Exclusion(StrEnum):
@@ -145,6 +296,17 @@ EXCLUSION_MESSAGES = {
 STEP_EXCLUSIONS = (Exclusion.AUTHOR, Exclusion.OTHER_STEP_APPROVER)
 
 
+class Effect(StrEnum):
+    """What a transition does to the entry besides moving it (applied by operations.act)."""
+
+    TAKE_CHAIN = "take_chain"  # copy the campaign's current chain onto the entry
+    START_ROUND = "start_round"  # a new round of approvals: the withdraw guard counts from 0
+    COUNT_APPROVAL = "count_approval"  # record who approved at this step (separation of duties)
+    MARK_RETURNED = "mark_returned"  # remember the returning step and the comment
+    SNAPSHOT = "snapshot"  # keep the fields, so the resubmission shows what changed
+    LEAVE_REPORT = "leave_report"  # the entry leaves the report it was in (send back)
+
+
 @dataclass(frozen=True)
 class Transition:
     action: EntryAction
@@ -155,25 +317,22 @@ class Transition:
     guard: str | None = None  # name of a condition the entry must satisfy (see ``GUARDS``)
     style: str = "primary"  # button colour
     excludes: tuple[Exclusion, ...] = ()  # separation of duties (see ``Exclusion``)
+    effects: tuple[Effect, ...] = ()
 
 
-_S, _A, _P, _T = EntryState, EntryAction, Party, Target
+_S, _A, _P, _T, _E = EntryState, EntryAction, Party, Target, Effect
 
 ENTRY_TRANSITIONS: tuple[Transition, ...] = (
-    Transition(_A.SUBMIT, _S.DRAFT, _T.FIRST_STEP, _P.AUTHOR),
-    Transition(_A.SUBMIT, _S.WITHDRAWN, _T.FIRST_STEP, _P.AUTHOR),
-    Transition(_A.RESUBMIT, _S.RETURNED, _T.RESUME_STEP, _P.AUTHOR),
     Transition(
-        _A.WITHDRAW,
-        _S.PENDING_UNIT,
-        _S.WITHDRAWN,
-        _P.AUTHOR,
-        guard="not_yet_approved",
-        style="outline-secondary",
+        _A.SUBMIT, _S.DRAFT, _T.FIRST_STEP, _P.AUTHOR, effects=(_E.TAKE_CHAIN, _E.START_ROUND)
     ),
     Transition(
+        _A.SUBMIT, _S.WITHDRAWN, _T.FIRST_STEP, _P.AUTHOR, effects=(_E.TAKE_CHAIN, _E.START_ROUND)
+    ),
+    Transition(_A.RESUBMIT, _S.RETURNED, _T.RESUME_STEP, _P.AUTHOR, effects=(_E.START_ROUND,)),
+    Transition(
         _A.WITHDRAW,
-        _S.PENDING_OFFICE,
+        _S.PENDING,
         _S.WITHDRAWN,
         _P.AUTHOR,
         guard="not_yet_approved",
@@ -181,47 +340,33 @@ ENTRY_TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         _A.APPROVE,
-        _S.PENDING_UNIT,
+        _S.PENDING,
         _T.NEXT_STEP,
-        _P.UNIT_HEAD,
+        _P.APPROVER,
         style="success",
         excludes=STEP_EXCLUSIONS,
+        effects=(_E.COUNT_APPROVAL,),
     ),
     Transition(
         _A.RETURN,
-        _S.PENDING_UNIT,
+        _S.PENDING,
         _S.RETURNED,
-        _P.UNIT_HEAD,
+        _P.APPROVER,
         comment_required=True,
         style="outline-danger",
         excludes=STEP_EXCLUSIONS,
-    ),
-    Transition(
-        _A.APPROVE,
-        _S.PENDING_OFFICE,
-        _T.NEXT_STEP,
-        _P.OFFICE,
-        style="success",
-        excludes=STEP_EXCLUSIONS,
-    ),
-    Transition(
-        _A.RETURN,
-        _S.PENDING_OFFICE,
-        _S.RETURNED,
-        _P.OFFICE,
-        comment_required=True,
-        style="outline-danger",
-        excludes=STEP_EXCLUSIONS,
+        effects=(_E.MARK_RETURNED, _E.SNAPSHOT),
     ),
     Transition(
         _A.SEND_BACK,
         _S.APPROVED,
-        _S.PENDING_OFFICE,
+        _T.OFFICE_STEP,
         _P.SIGNER,
         comment_required=True,
         guard="in_submitted_report",
         style="outline-danger",
         excludes=(Exclusion.AUTHOR,),
+        effects=(_E.START_ROUND, _E.LEAVE_REPORT),
     ),
     Transition(_A.SIGN, _S.APPROVED, _S.SIGNED, _P.SYSTEM),
 )
@@ -239,8 +384,8 @@ GUARDS = {
 def excluded_by(excludes: tuple[Exclusion, ...], user_id: int, facts: dict) -> Exclusion | None:
     """The first separation-of-duties rule that keeps ``user_id`` out, given the object's facts.
 
-    Facts: ``author_id``; ``approvals`` (step state → ids of who approved there, including
-    whom a delegate acted for) and ``state``; ``preparer_ids``; ``signer_id``.
+    Facts: ``author_id``; ``approvals`` (step position → ids of who approved there, including
+    whom a delegate acted for) and ``step``; ``preparer_ids``; ``signer_id``.
     """
     for rule in excludes:
         if rule == Exclusion.AUTHOR and facts.get("author_id") == user_id:
@@ -248,7 +393,7 @@ def excluded_by(excludes: tuple[Exclusion, ...], user_id: int, facts: dict) -> E
         if rule == Exclusion.OTHER_STEP_APPROVER and any(
             user_id in ids
             for step, ids in (facts.get("approvals") or {}).items()
-            if step != facts.get("state")
+            if step != facts.get("step")
         ):
             return rule
         if rule == Exclusion.REPORT_PREPARER and user_id in facts.get("preparer_ids", ()):
@@ -283,40 +428,57 @@ def guard_allows(transition: Transition, facts: dict) -> bool:
     return transition.guard is None or GUARDS[transition.guard](facts)
 
 
-def chain_steps(chain: tuple[str, ...] | list[str] | None) -> list[Step]:
-    """Resolve a campaign's chain (step names) to steps; unknown names are an error."""
-    names = tuple(chain) if chain else DEFAULT_CHAIN
-    return [STEPS[name] for name in names]
+def first_step(steps: list[ChainStep], author: Identity, unit_id: int) -> int | None:
+    """The first step the author does not play; None when there is none (approved at once)."""
+    for index, step in enumerate(steps):
+        if not author_skips(step, author, unit_id):
+            return index
+    return None
 
 
 def resolve_target(
     transition: Transition,
     *,
-    state: EntryState,
-    chain: tuple[str, ...] | list[str] | None = None,
-    author_is_head: bool = False,
-    returned_step: str | None = None,
+    steps: list[ChainStep],
+    step: int | None,
+    author: Identity,
+    unit_id: int,
+    returned_step: int | None = None,
     resume_at_returning_step: bool = False,
-) -> EntryState:
-    """Turn a transition's (possibly symbolic) target into a concrete state."""
+) -> tuple[EntryState, int | None]:
+    """Turn a transition's (possibly symbolic) target into a state and a step position."""
     target = transition.target
     if isinstance(target, EntryState):
-        return target
-    steps = chain_steps(chain)
-    if target == Target.FIRST_STEP or (
-        target == Target.RESUME_STEP and not (resume_at_returning_step and returned_step)
-    ):
-        # An entry written by a unit head skips the unit step.
-        if author_is_head:
-            steps = [s for s in steps if s.party != Party.UNIT_HEAD]
-        return steps[0].state if steps else EntryState.APPROVED
-    if target == Target.RESUME_STEP:
-        return STEPS[returned_step].state
-    # NEXT_STEP: the step after the one the entry waits in.
-    names = [s.name for s in steps]
-    current = STEP_BY_STATE[state].name
-    index = names.index(current) if current in names else len(names) - 1
-    return steps[index + 1].state if index + 1 < len(steps) else EntryState.APPROVED
+        return target, None
+    resume = target == Target.RESUME_STEP and resume_at_returning_step
+    if resume and returned_step is not None and returned_step < len(steps):
+        return EntryState.PENDING, returned_step
+    if target in (Target.FIRST_STEP, Target.RESUME_STEP):
+        index = first_step(steps, author, unit_id)
+    elif target == Target.OFFICE_STEP:
+        offices = [i for i, s in enumerate(steps) if s.kind == StepKind.OFFICE]
+        index = offices[-1] if offices else (len(steps) - 1 if steps else None)
+    else:  # NEXT_STEP: the next step the author does not play
+        index = None
+        for later in range((step if step is not None else -1) + 1, len(steps)):
+            if not author_skips(steps[later], author, unit_id):
+                index = later
+                break
+    if index is None:
+        return EntryState.APPROVED, None
+    return EntryState.PENDING, index
+
+
+def state_label(state: str, step: ChainStep | None = None) -> str:
+    """The state as users read it; a waiting entry names its step ("Chờ Trưởng phòng duyệt")."""
+    if state == EntryState.PENDING and step is not None:
+        return step.waiting_label
+    if state in LEGACY_STATE_LABELS:
+        return LEGACY_STATE_LABELS[state]
+    try:
+        return ENTRY_STATE_LABELS[EntryState(state)]
+    except ValueError:
+        return state
 
 
 # --- Reports ---------------------------------------------------------------------------------

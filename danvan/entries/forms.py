@@ -131,7 +131,7 @@ class EntryForm(BaseForm):
         self._campaign = campaign  # read by process(), which the base __init__ calls
         super().__init__(*args, **kwargs)
         if campaign is not None:
-            self.fill_choices(campaign)
+            self.fill_choices(campaign, kwargs.get("obj"))
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         """Quote a date of the campaign's year before the submitted dates are parsed."""
@@ -141,14 +141,20 @@ class EntryForm(BaseForm):
             field.description = f"Dạng ngày/tháng/năm, ví dụ {example}."
         super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
 
-    def fill_choices(self, campaign) -> None:
-        """The campaign's content items and observances as choices."""
+    def fill_choices(self, campaign, entry=None) -> None:
+        """The campaign's content items and observances as choices: archived ones only for
+        the entry that already refers to them."""
+        keep_item = getattr(entry, "content_item_id", None)
+        keep_observance = getattr(entry, "observance_id", None)
         self.content_item_id.choices = [
             SelectChoice(item.id, f"{item.position}. {item.title}")
             for item in campaign.content_items
+            if not item.archived or item.id == keep_item
         ]
         self.observance_id.choices = [SelectChoice(0, "— Không —")] + [
-            SelectChoice(o.id, o.display_name) for o in campaign.observances
+            SelectChoice(o.id, o.display_name)
+            for o in campaign.observances
+            if not o.archived or o.id == keep_observance
         ]
 
     def char_limit(self, field) -> int | None:

@@ -100,15 +100,28 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild tables that others reference: SQLite checks the keys
+            # once at the end instead (the pragma only changes outside a transaction).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"danvan: foreign keys broken by the migration: {broken}")
             app_role = current_app.config.get("DATABASE_APP_ROLE")
             if app_role and connection.dialect.name == "postgresql":
                 from danvan.dbroles import grant_app_role
 
                 grant_app_role(connection, app_role)
+        if sqlite:  # the pooled connection goes back as every other one is
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -2,8 +2,8 @@
 
 from danvan.models.agency import Agency, Unit
 from danvan.models.campaigns import Campaign, ContentItem, Observance
-from danvan.models.entries import ENTRY_FIELDS, Attachment, Blob, Entry
-from danvan.models.events import ChainHead, Event, OutboxMessage
+from danvan.models.entries import ENTRY_FIELDS, Attachment, Blob, Entry, EntryApproval
+from danvan.models.events import AuditLog, ChainHead, Event, OutboxMessage
 from danvan.models.previews import DraftPreview, DraftPreviewPage
 from danvan.models.reports import ArchivedDocument, NumberSequence, RegisterEntry, Report
 from danvan.models.users import (
@@ -20,6 +20,7 @@ __all__ = [
     "Agency",
     "ArchivedDocument",
     "Attachment",
+    "AuditLog",
     "Blob",
     "Campaign",
     "ChainHead",
@@ -28,6 +29,7 @@ __all__ = [
     "DraftPreview",
     "DraftPreviewPage",
     "Entry",
+    "EntryApproval",
     "Event",
     "NumberSequence",
     "Observance",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from danvan.extensions import db
@@ -18,6 +18,12 @@ class Agency(db.Model):
     abbreviation: Mapped[str] = mapped_column(String(20))  # "SXD"
     place_name: Mapped[str] = mapped_column(String(100))  # "Hà Nam"
     seal_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))  # red seal PNG
+    # Mã định danh for electronic exchange (QCVN 102:2016 form, e.g. "000.00.31.H23").
+    organ_id: Mapped[str | None] = mapped_column(String(30))
+    # Who the office proposes as signer by default (the Giám đốc, usually).
+    default_signer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", use_alter=True, name="fk_agency_default_signer_id_user")
+    )
 
     units: Mapped[list[Unit]] = relationship(
         back_populates="agency", order_by="Unit.position", lazy="raise_on_sql"
@@ -31,6 +37,7 @@ class Unit(db.Model):
     abbreviation: Mapped[str] = mapped_column(String(20))
     is_office: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     agency: Mapped[Agency] = relationship(back_populates="units")
 

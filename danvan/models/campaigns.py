@@ -9,13 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from danvan.extensions import db
 from danvan.text import today_vn
-from danvan.workflow import DEFAULT_CHAIN
+from danvan.workflow import DEFAULT_CHAIN, parse_chain
 
 
 class Campaign(db.Model):
     __table_args__ = (
         CheckConstraint("period_start <= period_end", name="period_order"),
         CheckConstraint("resume_policy IN ('start', 'returning_step')", name="resume_policy"),
+        CheckConstraint("status IN ('draft', 'active', 'closed')", name="status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
@@ -29,7 +30,10 @@ class Campaign(db.Model):
     report_recipient: Mapped[str] = mapped_column(String(200), default="Ban Dân vận Tỉnh ủy")
     report_subject: Mapped[str] = mapped_column(String(500))  # trích yếu of the report
     recipients: Mapped[str] = mapped_column(Text, default="")  # Nơi nhận, one per line
-    chain: Mapped[list] = mapped_column(JSON, default=lambda: list(DEFAULT_CHAIN))
+    # The approval chain (list of ChainStep dicts, see workflow.py) new submissions take.
+    chain: Mapped[list] = mapped_column(JSON, default=lambda: [dict(s) for s in DEFAULT_CHAIN])
+    # "draft": being prepared (an imported plan under review), not open to entries yet.
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     resume_policy: Mapped[str] = mapped_column(String(20), default="start")
     # "Gửi duyệt" needs at least one evidence file when set.
     evidence_required: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -50,6 +54,19 @@ class Campaign(db.Model):
         """Days left until the report deadline (negative once it has passed)."""
         return (self.report_deadline - (today or today_vn())).days
 
+    @property
+    def steps(self):
+        """The chain new submissions take, as ``ChainStep``s."""
+        return parse_chain(self.chain)
+
+    @property
+    def active_content_items(self) -> list[ContentItem]:
+        return [item for item in self.content_items if not item.archived]
+
+    @property
+    def active_observances(self) -> list[Observance]:
+        return [o for o in self.observances if not o.archived]
+
     def contains(self, day: date) -> bool:
         """Whether a day lies inside the campaign period."""
         return self.period_start <= day <= self.period_end
@@ -60,6 +77,8 @@ class ContentItem(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(500))
+    # Archived items stay for the entries that refer to them but are offered no more.
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     campaign: Mapped[Campaign] = relationship(back_populates="content_items")
 
@@ -75,6 +94,7 @@ class Observance(db.Model):
     day: Mapped[date]
     name: Mapped[str] = mapped_column(String(300))
     founding_year: Mapped[int | None]
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     campaign: Mapped[Campaign] = relationship(back_populates="observances")
 

@@ -13,13 +13,14 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from danvan.extensions import db
 from danvan.models.base import UTCDateTime
 from danvan.text import fold, utcnow
-from danvan.workflow import EntryState
+from danvan.workflow import ChainStep, EntryState, parse_chain, state_label
 
 # Fields an author fills in; their labels are the form's, the history's and the report's.
 ENTRY_FIELDS: dict[str, str] = {
@@ -58,10 +59,11 @@ class Entry(db.Model):
         ),
         CheckConstraint("amount_vnd IS NULL OR amount_vnd >= 0", name="amount"),
         CheckConstraint(
-            "state IN ('draft', 'pending_unit', 'pending_office', 'approved', 'signed', "
-            "'returned', 'withdrawn')",
+            "state IN ('draft', 'pending', 'approved', 'signed', 'returned', 'withdrawn')",
             name="state",
         ),
+        # A waiting entry is at a step of its own chain; no other entry is.
+        CheckConstraint("(state = 'pending') = (step IS NOT NULL)", name="step"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
@@ -88,12 +90,16 @@ class Entry(db.Model):
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     state: Mapped[str] = mapped_column(String(20), default=EntryState.DRAFT, index=True)
-    returned_step: Mapped[str | None] = mapped_column(String(30))
+    # The approval chain this entry runs through, copied from the campaign at submission (a
+    # later change of the campaign's chain leaves entries in flight alone), and the position
+    # it waits at. ``step_kind``/``step_user_id`` repeat that step for the inbox's SQL.
+    chain: Mapped[list | None] = mapped_column(JSON)
+    step: Mapped[int | None]
+    step_kind: Mapped[str | None] = mapped_column(String(20), index=True)
+    step_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    returned_step: Mapped[int | None]
     last_comment: Mapped[str | None] = mapped_column(Text)
     approvals_since_submit: Mapped[int] = mapped_column(default=0)
-    # Who approved at which step (state → user ids, the delegate and whom they acted for),
-    # never cleared: separation of duties keeps them from acting at another step.
-    approvals: Mapped[dict] = mapped_column(JSON, default=dict)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(default=1)
@@ -104,17 +110,44 @@ class Entry(db.Model):
 
     campaign = relationship("Campaign", lazy="joined")
     unit = relationship("Unit", lazy="joined")
-    author = relationship("User", lazy="joined")
+    author = relationship("User", foreign_keys=[author_id], lazy="joined")
     content_item = relationship("ContentItem", lazy="joined")
     observance = relationship("Observance", lazy="joined")
     report = relationship("Report", lazy="select")
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="entry", order_by="Attachment.id", lazy="selectin"
     )
+    approval_rows: Mapped[list[EntryApproval]] = relationship(
+        order_by="EntryApproval.id", lazy="selectin", cascade="all, delete-orphan"
+    )
 
     @property
     def state_enum(self) -> EntryState:
         return EntryState(self.state)
+
+    @property
+    def steps(self) -> list[ChainStep]:
+        """The entry's chain: its own once submitted, the campaign's before."""
+        return parse_chain(self.chain if self.chain else self.campaign.chain)
+
+    @property
+    def current_step(self) -> ChainStep | None:
+        """The step the entry waits at (None unless it is waiting)."""
+        steps = self.steps
+        return steps[self.step] if self.step is not None and self.step < len(steps) else None
+
+    @property
+    def state_label(self) -> str:
+        """"Chờ Trưởng phòng duyệt", "Đã duyệt"…: the state with the step it waits at."""
+        return state_label(self.state, self.current_step)
+
+    @property
+    def approvals(self) -> dict[int, set[int]]:
+        """Step position → who approved there (a delegate and whom they acted for)."""
+        out: dict[int, set[int]] = {}
+        for row in self.approval_rows:
+            out.setdefault(row.step, set()).add(row.user_id)
+        return out
 
     @property
     def participants_total(self) -> int:
@@ -134,6 +167,17 @@ class Entry(db.Model):
         if self.unit is not None:
             parts.append(self.unit.name)
         self.search_text = fold(" ".join(p for p in parts if p))
+
+
+class EntryApproval(db.Model):
+    """Who approved an entry at which step of its chain, kept for good: separation of duties
+    keeps them from acting at another step (the delegate and whom they acted for both)."""
+
+    __table_args__ = (UniqueConstraint("entry_id", "step", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
 
 
 class Attachment(db.Model):

@@ -27,6 +27,9 @@ class Event(db.Model):
     action: Mapped[str] = mapped_column(String(30))
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str | None] = mapped_column(String(20))
+    # Positions in the entry's chain (waiting states only); see ledger.LATE_COLUMNS.
+    from_step: Mapped[int | None]
+    to_step: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[list | None] = mapped_column(JSON)  # [{"field", "label", "old", "new"}]
     snapshot: Mapped[dict | None] = mapped_column(JSON)  # fields at a return, for later diffs
@@ -38,6 +41,27 @@ class Event(db.Model):
 
     actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
     acting_for = relationship("User", foreign_keys=[acting_for_id], lazy="joined")
+
+
+class AuditLog(db.Model):
+    """Administration changes (Nhật ký quản trị): who changed what, when, before → after.
+
+    Append-only and hash-chained like the history (triggers, insert-only grants, ledger)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    object_type: Mapped[str] = mapped_column(String(40))  # "user", "unit", "campaign"…
+    object_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(40))  # "create", "update", "reset_password"…
+    summary: Mapped[str] = mapped_column(String(500))  # Vietnamese, for the log page
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
 
 
 class ChainHead(db.Model):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -51,6 +51,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set by an administrator's password reset: the next login goes to "Đổi mật khẩu" first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Bumped on every password change (sessions themselves live in UserSession rows).
     session_token: Mapped[str] = mapped_column(String(64), default="0")
     signature_blob: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
@@ -107,22 +109,33 @@ class UserRole(db.Model):
 
 
 class Delegation(db.Model):
-    """A unit head lets someone act for them (ủy quyền) between two moments."""
+    """Ủy quyền: a head, the Chánh Văn phòng or the director (``head``) lets someone act for
+    them between two moments; the delegate then plays every part the head plays (still bound
+    by separation of duties) and the history says "thay mặt"."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    head_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    delegate_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    head_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # the head's unit then
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     head = relationship("User", foreign_keys=[head_id], lazy="joined")
+    delegate = relationship("User", foreign_keys=[delegate_id], lazy="joined")
 
     @classmethod
     def active_for(cls, user: User, at: datetime | None = None) -> list[Delegation]:
         """Delegations the user currently holds."""
         at = at or utcnow()
-        stmt = select(cls).where(cls.delegate_id == user.id, cls.starts_at <= at, cls.ends_at > at)
+        stmt = select(cls).where(
+            cls.delegate_id == user.id,
+            cls.starts_at <= at,
+            cls.ends_at > at,
+            cls.revoked_at.is_(None),
+        )
         return list(db.session.scalars(stmt))
 
 

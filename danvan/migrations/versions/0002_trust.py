@@ -99,14 +99,18 @@ def _backfill_chains():
     for name, model in (("event", Event), ("register_entry", RegisterEntry),
                         ("archived_document", ArchivedDocument)):
         table = model.__table__
-        names = ledger.content_columns(table)
+        # Columns a later revision adds are not there yet (and hash as absent while empty).
+        present = {c["name"] for c in sa.inspect(bind).get_columns(name)}
+        names = [n for n in ledger.content_columns(table) if n in present]
         prev, seq = GENESIS, 0
-        rows = bind.execute(sa.select(table).order_by(table.c.id)).mappings().all()
+        rows = bind.execute(
+            sa.select(*[table.c[n] for n in ["id", *names]]).order_by(table.c.id)
+        ).mappings().all()
         for row in rows:
             seq += 1
             digest = ledger.row_hash(name, seq, prev, {n: row[n] for n in names})
             bind.execute(
-                table.update().where(table.c.id == row["id"]).values(
+                sa.update(table).where(table.c.id == row["id"]).values(
                     seq=seq, prev_hash=prev, row_hash=digest
                 )
             )
