@@ -2,22 +2,34 @@
 # make serve — production: gunicorn, several workers, 127.0.0.1:8000 (behind nginx)
 # make test  — install the system packages and test tools, run every test (SQLite, then PostgreSQL)
 # make lint  — ruff;  make bench — benchmarks with figures and ratios
+# make lock  — re-compile requirements*.txt (pinned, hashed) from requirements*.in with pip-tools
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 MIGRATIONS := -d danvan/migrations
 DEMO ?= DANVAN_DEMO_MODE=$${DANVAN_DEMO_MODE:-1}
 
-.PHONY: run serve test lint bench install install-dev upgrade seed system-deps
+.PHONY: run serve test lint bench install install-dev upgrade seed system-deps lock
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
+
+# requirements.txt and requirements-dev.txt are generated: every package, transitive ones
+# included, pinned with its hashes. Edit the .in files, then `make lock`. Pins already in the
+# .txt files are kept unless the .in files ask otherwise (pip-compile --upgrade to refresh).
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check pip-tools==7.6.2
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 # Test-only JavaScript (axe-core for the accessibility tests), pinned by package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
