@@ -26,9 +26,7 @@ from danvan.workflow import (
 
 def _head_unit_ids(user: User) -> set[int]:
     """Units whose head the user is, or acts for."""
-    return {
-        i.unit_id for i in identities(user) if "unit_head" in i.roles and i.unit_id is not None
-    }
+    return {i.unit_id for i in identities(user) if "unit_head" in i.roles and i.unit_id is not None}
 
 
 def step_condition(identity: Identity):

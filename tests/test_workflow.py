@@ -174,9 +174,7 @@ def _chain(world, kinds) -> list[dict]:
 def _assignment(kinds) -> tuple[str, ...] | None:
     """Distinct approvers, one per step, each acting there (separation of duties: nobody
     approves at two steps); None when the chain would strand an entry (refused on save)."""
-    candidates = [
-        [n for n in USERS if n != "staff_a" and _acts_at(None, n, k, "a")] for k in kinds
-    ]
+    candidates = [[n for n in USERS if n != "staff_a" and _acts_at(None, n, k, "a")] for k in kinds]
     for choice in itertools.product(*candidates):
         if len(set(choice)) == len(choice):
             return choice

@@ -138,7 +138,7 @@ class Entry(db.Model):
 
     @property
     def state_label(self) -> str:
-        """"Chờ Trưởng phòng duyệt", "Đã duyệt"…: the state with the step it waits at."""
+        """ "Chờ Trưởng phòng duyệt", "Đã duyệt"…: the state with the step it waits at."""
         return state_label(self.state, self.current_step)
 
     @property
