@@ -20,6 +20,8 @@ from typing import TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from danvan.demo import artwork  # noqa: E402
+from danvan.demo.pki import make_demo_pki  # noqa: E402
 from danvan.documents import images, pdf, pki, signing  # noqa: E402
 
 T = TypeVar("T")
@@ -62,9 +64,7 @@ def main() -> None:
         demo = timed(
             "make_demo_pki (CA + 3 RSA-2048)",
             1,
-            lambda: pki.make_demo_pki(
-                agency_name=fx.AGENCY, people=fx._people(), password=fx.PASSWORD
-            ),
+            lambda: make_demo_pki(agency_name=fx.AGENCY, people=fx._people(), password=fx.PASSWORD),
         )
         docx = fx.build_sample_docx(body_paragraphs=args.paragraphs)
         if not pdf.libreoffice_available():
@@ -72,8 +72,8 @@ def main() -> None:
             return
         source = timed("docx_to_pdf (PDF/A-3b)", args.repeat, lambda: pdf.docx_to_pdf(docx))
         print(f"{'':<34} {pdf.page_count(source)} page(s), {len(source) / 1024:.0f} KiB")
-        sig_png = images.make_signature_png(fx.DIRECTOR_NAME)
-        seal_png = images.make_seal_png("Sở Xây dựng", "UBND tỉnh Hà Nam")
+        sig_png = artwork.make_signature_png(fx.DIRECTOR_NAME)
+        seal_png = artwork.make_seal_png("Sở Xây dựng", "UBND tỉnh Hà Nam")
         director, agency = demo.signer("director"), demo.signer("agency")
 
         signed = timed(

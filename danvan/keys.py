@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from danvan.demo.pki import make_demo_pki
 from danvan.documents import pki
 
 DEMO_DIR = "keys"
@@ -98,7 +99,7 @@ def write_demo_keys(
     """Create the demo CA and certificates under instance/keys/ (test use only)."""
     base = Path(instance_path) / DEMO_DIR
     base.mkdir(parents=True, exist_ok=True)
-    demo = pki.make_demo_pki(
+    demo = make_demo_pki(
         agency_name=agency_name, people=list(people.items()), password=password.encode()
     )
     (base / "ca.pem").write_bytes(demo.ca_cert_pem)

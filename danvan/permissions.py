@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from danvan.extensions import db
-from danvan.models import Delegation, Entry, Event, Report, Role, User, UserRole
+from danvan.models import Campaign, Delegation, Entry, Event, Report, Role, User, UserRole
 from danvan.text import utcnow
 from danvan.workflow import (
     EDITABLE_STATES,
@@ -33,6 +33,7 @@ from danvan.workflow import (
     excluded_by,
     guard_allows,
     plays_step,
+    report_action_transition,
     report_transition_for,
     transition_for,
 )
@@ -368,3 +369,16 @@ def available_report_transitions(user: User, report: Report) -> list[ReportTrans
         for t in REPORT_TRANSITIONS
         if t.source == report.state_enum and can_act_report(user, report, t.action)
     ]
+
+
+def can_compile(user: User, campaign: Campaign) -> bool:
+    """Whether the user plays the party the report table lets compile (Văn phòng Sở)."""
+    transition = report_action_transition(ReportAction.COMPILE)
+    # Which report-side parties a user plays does not depend on the report itself (only the
+    # signer does): a report not yet compiled stands in for the campaign's.
+    return transition.party in parties(user, Report(campaign_id=campaign.id))
+
+
+def sees_reports(user: User) -> bool:
+    """Văn phòng, lãnh đạo Sở, Văn thư and administrators: reports, archive, outgoing register."""
+    return user.has_role(*OVERSEER_ROLES)

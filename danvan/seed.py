@@ -36,6 +36,9 @@ UNITS = [
     ("Phòng Hạ tầng kỹ thuật", "HTKT", False),
     ("Trung tâm Giám định chất lượng xây dựng", "TTGĐ", False),
 ]
+# Every unit but Văn phòng has a head and a staff member (HEAD_NAMES, STAFF_NAMES), whose
+# entries in the 2023 campaign, this many each, all go through the chain into the report.
+PAST_ENTRIES_PER_UNIT = 2
 
 # username, full name, unit abbreviation, roles, position title
 PEOPLE = [
@@ -345,7 +348,7 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
     unit_codes = [a.lower().replace("đ", "d") for _, a, o in UNITS if not o]
     # 2023: every unit's entries approved through the whole chain.
     for i, code in enumerate(unit_codes):
-        for k in range(2):
+        for k in range(PAST_ENTRIES_PER_UNIT):
             author = users[f"cv.{code}"]
             entry = ops.create_entry(past, actor=author, fields=_fields(past, i * 2 + k, i * 3 + k))
             ops.act(entry, EntryAction.SUBMIT, actor=author)
@@ -354,8 +357,8 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
     # Current campaign: entries in every state.
     plan = [
         "draft",
-        "pending_unit",
-        "pending_office",
+        "at_unit",
+        "at_office",
         "approved",
         "returned",
         "withdrawn",
@@ -364,7 +367,7 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
     for i, code in enumerate(unit_codes):
         author, head = users[f"cv.{code}"], users[f"tp.{code}"]
         wanted = plan[i % len(plan)]
-        for k, state in enumerate(dict.fromkeys([wanted, "pending_unit", "approved"])):
+        for k, state in enumerate(dict.fromkeys([wanted, "at_unit", "approved"])):
             entry = ops.create_entry(
                 current, actor=author, fields=_fields(current, i + k, i * 4 + k)
             )
@@ -373,7 +376,7 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
             ops.act(entry, EntryAction.SUBMIT, actor=author)
             if state == "withdrawn":
                 ops.act(entry, EntryAction.WITHDRAW, actor=author)
-            if state in ("pending_office", "approved"):
+            if state in ("at_office", "approved"):
                 ops.act(entry, EntryAction.APPROVE, actor=head)
             if state == "approved":
                 ops.act(entry, EntryAction.APPROVE, actor=office)
@@ -417,17 +420,17 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
     from datetime import UTC, datetime
 
     from danvan import keys
-    from danvan.documents import images
+    from danvan.blobs import store_blob
+    from danvan.demo import artwork
     from danvan.documents import pdf as pdfmod
     from danvan.operations import reports as report_ops
-    from danvan.operations.entries import store_blob
 
     users, agency, past = objects["users"], objects["agency"], objects["past"]
     keys.write_demo_keys(instance_path, agency_name=agency.full_name, people=DEMO_CERTIFICATES)
     for username in ("giamdoc", "phogiamdoc"):
-        png = images.make_signature_png(users[username].full_name)
+        png = artwork.make_signature_png(users[username].full_name)
         users[username].signature_blob = store_blob(png).sha256
-    agency.seal_sha256 = store_blob(images.make_seal_png(agency.name, "TỈNH HÀ NAM")).sha256
+    agency.seal_sha256 = store_blob(artwork.make_seal_png(agency.name, "TỈNH HÀ NAM")).sha256
     office, chief, director, clerk = (
         users[u] for u in ("vanphong", "chanhvp", "giamdoc", "vanthu")
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date
+from typing import Any
 
 from flask import Flask, abort, current_app, flash
 from flask_login import current_user
@@ -13,7 +16,7 @@ from danvan.extensions import db
 from danvan.fields import parse_vn_date
 from danvan.forms import ID_MAX
 from danvan.models import Role
-from danvan.operations import OperationError
+from danvan.operations import Conflict, Invalid, OperationError
 from danvan.text import clean_line, format_date, format_datetime, format_number, format_vnd
 from danvan.workflow import (
     ENTRY_STATE_COLORS,
@@ -24,6 +27,7 @@ from danvan.workflow import (
     EntryState,
     ReportAction,
     ReportState,
+    state_label,
 )
 
 # History labels: the workflow's own action labels plus the in-place events.
@@ -117,6 +121,12 @@ def format_date_range(start: date | None, end: date | None) -> str:
     return f"{format_date(start)} - {format_date(end)}"
 
 
+def event_state_label(entry, state: str | None, step: int | None) -> str:
+    """A history row's state as users read it, naming the step of the entry's chain."""
+    steps = entry.steps
+    return state_label(state or "", steps[step] if step is not None and step < len(steps) else None)
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose Vietnamese formatting and workflow enums to Jinja."""
     app.jinja_env.filters.update(
@@ -138,6 +148,7 @@ def register_template_helpers(app: Flask) -> None:
         ACTION_LABELS=ACTION_LABELS,
         REPORT_EVENT_LABELS=REPORT_EVENT_LABELS,
         permissions=permissions,
+        event_state_label=event_state_label,
     )
 
     @app.context_processor
@@ -184,7 +195,38 @@ def commit_and_notify() -> None:
 def flash_error(error: OperationError) -> None:
     """Roll back and show an operation's refusal."""
     db.session.rollback()
+    flash_refusal(error)
+
+
+def flash_refusal(error: OperationError) -> None:
+    """Show an operation's refusal (already rolled back): a conflict warns, the rest is an error."""
     flash(error.message, "danger" if error.status != 409 else "warning")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``run_operation`` gives back: the operation's value, or the refusal it expected."""
+
+    value: Any = None
+    error: Exception | None = None
+
+
+def run_operation(
+    fn: Callable[..., Any],
+    *args,
+    expected: tuple[type[Exception], ...] = (Invalid, Conflict),
+    **kwargs,
+) -> Outcome:
+    """Run one operation. An ``expected`` refusal comes back after a rollback, for the view
+    to show; any other refusal rolls back and aborts with its status and Vietnamese message."""
+    try:
+        return Outcome(value=fn(*args, **kwargs))
+    except expected as error:
+        db.session.rollback()
+        return Outcome(error=error)
+    except OperationError as error:
+        db.session.rollback()
+        abort(error.status, description=error.message)
 
 
 def require(condition: bool, message: str = "Bạn không có quyền thực hiện thao tác này.") -> None:

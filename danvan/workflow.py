@@ -546,14 +546,41 @@ class ReportTransition:
     comment_required: bool = False
     style: str = "primary"
     excludes: tuple[Exclusion, ...] = ()
+    # The function in danvan.operations.reports that takes the action, called as
+    # ``operation(report, actor=…, expected_version=…, **inputs)``; ``inputs`` name what the
+    # user gives besides the version (the view assembles them from the posted form).
+    operation: str = ""
+    inputs: tuple[str, ...] = ()
 
 
 _R, _RA = ReportState, ReportAction
 
 REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
-    ReportTransition(_RA.COMPILE, _R.DRAFT, _R.DRAFT, Party.OFFICE, style="outline-primary"),
-    ReportTransition(_RA.EDIT, _R.DRAFT, _R.DRAFT, Party.OFFICE, style="outline-primary"),
-    ReportTransition(_RA.SUBMIT, _R.DRAFT, _R.SUBMITTED, Party.OFFICE_CHIEF),
+    ReportTransition(
+        _RA.COMPILE,
+        _R.DRAFT,
+        _R.DRAFT,
+        Party.OFFICE,
+        style="outline-primary",
+        operation="recompile_report",
+    ),
+    ReportTransition(
+        _RA.EDIT,
+        _R.DRAFT,
+        _R.DRAFT,
+        Party.OFFICE,
+        style="outline-primary",
+        operation="update_report_texts",
+        inputs=("texts",),
+    ),
+    ReportTransition(
+        _RA.SUBMIT,
+        _R.DRAFT,
+        _R.SUBMITTED,
+        Party.OFFICE_CHIEF,
+        operation="submit_report",
+        inputs=("signer",),
+    ),
     ReportTransition(
         _RA.RETURN,
         _R.SUBMITTED,
@@ -561,6 +588,8 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         Party.SIGNER,
         comment_required=True,
         style="outline-danger",
+        operation="return_report",
+        inputs=("comment",),
     ),
     ReportTransition(
         _RA.SIGN,
@@ -569,6 +598,8 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         Party.SIGNER,
         style="success",
         excludes=(Exclusion.REPORT_PREPARER,),
+        operation="sign_report",
+        inputs=("services", "expected_number"),
     ),
     ReportTransition(
         _RA.ISSUE,
@@ -577,9 +608,18 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         Party.CLERK,
         style="success",
         excludes=(Exclusion.REPORT_SIGNER,),
+        operation="issue_report",
+        inputs=("services",),
     ),
     # Only a draft without entries (checked by the operation); the row and its history stay.
-    ReportTransition(_RA.DELETE, _R.DRAFT, _R.DELETED, Party.OFFICE, style="outline-danger"),
+    ReportTransition(
+        _RA.DELETE,
+        _R.DRAFT,
+        _R.DELETED,
+        Party.OFFICE,
+        style="outline-danger",
+        operation="delete_report",
+    ),
 )
 
 
@@ -589,6 +629,11 @@ def report_transition_for(action: ReportAction, state: ReportState) -> ReportTra
         if t.action == action and t.source == state:
             return t
     return None
+
+
+def report_action_transition(action: ReportAction) -> ReportTransition:
+    """The transition declared for ``action``, whatever the report's state (one per action)."""
+    return next(t for t in REPORT_TRANSITIONS if t.action == action)
 
 
 def report_states_waiting_for(party: Party) -> frozenset[ReportState]:

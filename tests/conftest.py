@@ -20,14 +20,12 @@ from sqlalchemy import text
 from danvan import create_app
 from danvan.extensions import db
 from danvan.keys import write_demo_keys
-from tests.factories import PASSWORD, World
+from tests.factories import PASSWORD, World, make_dept, require
 from tests.pgserver import TempPostgres, find_bindir
 
 # The live gunicorn server fixture (tests/live_server.py), registered before any module
 # imports it so that its assertions are rewritten too.
 pytest_plugins = ["tests.live_server"]
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def pytest_addoption(parser):
@@ -65,14 +63,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def pytest_report_header(config):
     return f"danvan database backend: {config.getoption('--db')}"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when a system component is missing; under CI=true, fail instead."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI=true và thiếu thành phần: {reason}")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +111,7 @@ def backend(request, instance_dir):
     server = None
     if not owner_url:
         bindir = find_bindir()
-        need(bindir is not None, "không tìm thấy PostgreSQL (initdb) trên máy")
+        require(bindir is not None, "không tìm thấy PostgreSQL (initdb) trên máy")
         server = TempPostgres(bindir)
         owner_url = server.start()
         app_url = server.create_login_role(APP_ROLE)
@@ -193,7 +183,7 @@ def app(app_config, backend):
                     text(
                         "INSERT INTO chain_head (name, seq, last_hash) VALUES "
                         "('event', 0, :g), ('register_entry', 0, :g), "
-                        "('archived_document', 0, :g)"
+                        "('archived_document', 0, :g), ('audit_log', 0, :g)"
                     ),
                     {"g": "0" * 64},
                 )
@@ -268,7 +258,5 @@ def csrf_token_from(html: str) -> str:
 
 @pytest.fixture
 def dept(world, app, key_dir):
-    """The world with signature images, the seal and three approved entries (see test_reports)."""
-    from tests.test_reports import make_dept
-
+    """The world with signature images, the seal and three approved entries (see factories)."""
     return make_dept(world)

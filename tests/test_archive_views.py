@@ -7,32 +7,17 @@ import io
 import pytest
 from flask import url_for
 
-from danvan.documents import images
+from danvan.demo import artwork
 from danvan.extensions import db
 from danvan.models import ArchivedDocument, Blob, Report
 from danvan.operations import reports as ops
-from tests.test_reports import SIGNED_AT, services_for, submitted
+from tests.factories import owner_edit, signed_report, submitted
 
 
 @pytest.fixture
 def issued(dept, app):
     """A report signed and issued without LibreOffice (.docx + .p7s)."""
-    report = submitted(dept)
-    ops.sign_report(
-        report,
-        actor=dept.director,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.director, dept.agency, make_pdf=False),
-    )
-    ops.issue_report(
-        report,
-        actor=dept.clerk,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.clerk, dept.agency, make_pdf=False),
-    )
-    db.session.commit()
+    report, _ = signed_report(dept, app, issue=True)
     return report
 
 
@@ -145,7 +130,7 @@ def test_profile_signature_upload_checks_the_png(world, login):
             follow_redirects=True,
         )
 
-    assert "Đã cập nhật ảnh chữ ký." in upload(images.make_signature_png("Huy")).get_data(
+    assert "Đã cập nhật ảnh chữ ký." in upload(artwork.make_signature_png("Huy")).get_data(
         as_text=True
     )
     from PIL import Image
@@ -187,8 +172,6 @@ def test_cli_export_and_verify_archive(dept, app, issued, tmp_path, backend):
     result = runner.invoke(args=["danvan", "verify-archive"])
     assert result.exit_code == 0 and "OK     01/BC-SXD (2023)" in result.output
     # Tamper with the stored .docx behind the application's back, as the database owner.
-    from tests.test_verification import owner_edit
-
     owner_edit(
         app,
         backend,

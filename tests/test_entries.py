@@ -12,7 +12,8 @@ from danvan.extensions import db
 from danvan.models import Entry, Event
 from danvan.operations import Conflict, Invalid, NotAllowed
 from danvan.operations import entries as ops
-from danvan.workflow import EntryAction, EntryState
+from danvan.workflow import EntryAction
+from tests.factories import waiting_at
 
 
 def submitted(world, **fields):
@@ -83,7 +84,7 @@ def test_resubmission_records_fields_changed_since_return(world):
         "Người dân tham gia": ("15", "35"),
         "Địa điểm": ("Hội trường Sở", "Xã Thanh Hà"),
     }
-    assert entry.state == EntryState.PENDING_UNIT and entry.last_comment is None
+    assert waiting_at(entry) == "unit_head" and entry.last_comment is None
 
 
 def test_stale_version_is_a_conflict_and_changes_nothing(world):
@@ -97,7 +98,7 @@ def test_stale_version_is_a_conflict_and_changes_nothing(world):
         )
     assert "người khác xử lý" in info.value.message
     db.session.rollback()
-    assert db.session.get(Entry, entry.id).state == EntryState.PENDING_OFFICE
+    assert waiting_at(db.session.get(Entry, entry.id)) == "office"
 
 
 def test_concurrent_update_detected_at_flush(world):
@@ -106,7 +107,7 @@ def test_concurrent_update_detected_at_flush(world):
     version = entry.version
     with db.engine.begin() as conn:  # the other approver's transaction
         conn.execute(
-            text("UPDATE entry SET state='pending_office', version=version+1 WHERE id=:id"),
+            text("UPDATE entry SET step=1, step_kind='office', version=version+1 WHERE id=:id"),
             {"id": entry.id},
         )
     with pytest.raises(Conflict):
@@ -131,8 +132,8 @@ def test_bulk_approve_uses_the_same_rules(world):
     db.session.commit()
     assert [e.id for e in done] == [mine[0].id, mine[1].id]
     assert {e.id for e, _ in failed} == {stale.id, other_unit.id}
-    assert db.session.get(Entry, stale.id).state == EntryState.PENDING_UNIT
-    assert db.session.get(Entry, other_unit.id).state == EntryState.PENDING_UNIT
+    assert waiting_at(db.session.get(Entry, stale.id)) == "unit_head"
+    assert waiting_at(db.session.get(Entry, other_unit.id)) == "unit_head"
 
 
 def test_only_author_edits_and_only_while_editable(world):

@@ -30,8 +30,7 @@ from danvan.text import (
     unprintable_js_pattern,
 )
 from danvan.workflow import EntryAction, EntryState
-from tests.conftest import need
-from tests.factories import create_campaign
+from tests.factories import create_campaign, require, waiting_at
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 NAME = "“Hội nghị tuyên truyền công tác dân vận (QLXD)”"
@@ -120,7 +119,7 @@ def test_files_posted_with_the_form_are_attached_and_logged(world, login):
     assert response.status_code == 303
     entry = db.session.scalars(db.select(Entry)).one()
     assert [a.filename for a in entry.attachments] == ["a.png", "b.png"]
-    assert entry.state == EntryState.PENDING_UNIT
+    assert waiting_at(entry) == "unit_head"
     assert events_of(entry.id) == [
         ("create", None),
         ("attach", "a.png"),
@@ -186,7 +185,7 @@ def test_a_refused_form_keeps_its_files(world, login):
 # --- Evidence while the entry waits for the unit head ---------------------------------------------
 
 
-def test_author_supplements_evidence_while_pending_unit_and_the_head_sees_it(world, login, pending):
+def test_author_supplements_evidence_at_the_unit_step_and_the_head_sees_it(world, login, pending):
     client = login(world.staff_a)
     page = page_of(client.get(f"/hoat-dong/{pending.id}"))
     assert 'class="upload-form"' in page and "cho đến khi trưởng phòng duyệt" in page
@@ -286,7 +285,7 @@ def test_submit_without_evidence_is_refused_when_the_campaign_requires_it(world,
         entry, actor=world.staff_a, filename="a.png", data=png(12), max_bytes=10**6, max_files=9
     )
     ops.act(entry, EntryAction.SUBMIT, actor=world.staff_a)
-    assert entry.state == EntryState.PENDING_UNIT
+    assert waiting_at(entry) == "unit_head"
 
 
 def test_new_form_send_without_files_keeps_everything_typed(world, login, strict):
@@ -464,7 +463,7 @@ def test_entry_sent_from_the_other_tab_shows_the_conflict_without_saving(world, 
     page = page_of(response)
     assert response.status_code == 409
     assert "bởi bạn (Gửi duyệt)" in page and "Bản của thẻ A</textarea>" in page
-    assert "Không thể sửa hồ sơ ở trạng thái “Chờ trưởng phòng duyệt”" in page
+    assert "Không thể sửa hồ sơ ở trạng thái “Chờ Trưởng phòng duyệt”" in page
     assert 'name="gui_duyet"' not in page
     assert db.session.get(Entry, entry.id).result == "Quán triệt đầy đủ."
 
@@ -539,7 +538,7 @@ def test_unprintable_characters_are_found_and_dropped_without_a_gap():
 
 def test_printable_table_is_what_liberation_serif_prints():
     fonts = Path("/usr/share/fonts/truetype/liberation2")
-    need(fonts.is_dir(), "không có phông Liberation Serif 2 (fonts-liberation2)")
+    require(fonts.is_dir(), "không có phông Liberation Serif 2 (fonts-liberation2)")
     import unicodedata
 
     from fontTools.ttLib import TTFont

@@ -16,6 +16,7 @@ from danvan.extensions import db
 from danvan.models import Entry, OutboxMessage
 from danvan.operations import entries as ops
 from danvan.workflow import EntryAction
+from tests.factories import waiting_at
 
 
 class Inbox:
@@ -54,7 +55,7 @@ def test_submit_and_return_send_vietnamese_mail(world, app, login, smtp):
     )
     assert [rcpt for rcpt, _ in inbox.messages] == [["tp.a@example.vn"]]
     message = inbox.messages[0][1]
-    assert message["Subject"].startswith("[danvan] Chờ trưởng phòng duyệt")
+    assert message["Subject"].startswith("[danvan] Chờ Trưởng phòng duyệt")
     body = message.get_content()
     assert "Kính gửi Vũ Đức Minh" in body and f"/hoat-dong/{entry.id}" in body
     entry = db.session.get(Entry, entry.id)
@@ -78,7 +79,7 @@ def test_mail_server_down_keeps_messages_queued(world, app, login):
         f"/hoat-dong/{entry.id}/thao-tac/submit", data={"version": entry.version}
     )
     assert response.status_code == 303  # the decision stands even though mail failed
-    assert db.session.get(Entry, entry.id).state == "pending_unit"
+    assert waiting_at(db.session.get(Entry, entry.id)) == "unit_head"
     queued = db.session.query(OutboxMessage).one()
     assert queued.sent_at is None and queued.attempts == 1 and queued.last_error
 
@@ -115,15 +116,15 @@ def test_seed_demo_runs_through_real_operations(app, tmp_path):
     from danvan import keys
     from danvan.models import ArchivedDocument
     from danvan.operations.archive import check_archive
-    from danvan.seed import seed_demo
+    from danvan.seed import PAST_ENTRIES_PER_UNIT, UNITS, seed_demo
 
     objects = seed_demo(config={}, instance_path=str(tmp_path))
     db.session.commit()
-    states = {e.state for e in db.session.query(Entry).all()}
+    states = {waiting_at(e) or e.state for e in db.session.query(Entry).all()}
     assert {
         "draft",
-        "pending_unit",
-        "pending_office",
+        "unit_head",
+        "office",
         "approved",
         "returned",
         "withdrawn",
@@ -132,7 +133,7 @@ def test_seed_demo_runs_through_real_operations(app, tmp_path):
     assert objects["past"].year == 2023
     assert (
         db.session.query(Entry).filter_by(campaign_id=objects["past"].id, state="signed").count()
-        == 14
+        == sum(not is_office for _, _, is_office in UNITS) * PAST_ENTRIES_PER_UNIT
     )
     archived = db.session.query(ArchivedDocument).one()
     assert archived.number_symbol == "01/BC-SXD" and archived.signer_name == "Nguyễn Quang Huy"

@@ -44,8 +44,15 @@ from danvan.operations import entries as entry_ops
 from danvan.operations import reports as ops
 from danvan.workflow import EntryAction, EntryState, ReportState
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, create_campaign
-from tests.test_reports import SIGNED_AT, docx_text, services_for, submitted
+from tests.factories import (
+    PASSWORD,
+    SIGNED_AT,
+    create_campaign,
+    docx_text,
+    services_for,
+    signed_report,
+    submitted,
+)
 
 N = 10
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -135,12 +142,7 @@ def test_parallel_signatures_one_wins(dept, app, live_server):
 
 
 def test_parallel_issues_one_archive_row(dept, app, live_server):
-    report = submitted(dept)
-    svc = services_for(app, dept.director, dept.agency)
-    ops.sign_report(
-        report, actor=dept.director, services=svc, expected_version=report.version, now=SIGNED_AT
-    )
-    db.session.commit()
+    report, _ = signed_report(dept, app, make_pdf=None)
     report_id, version = report.id, report.version
     server = live_server()
     clients = browsers(server, dept.clerk.username)
@@ -403,11 +405,7 @@ def test_a_number_taken_meanwhile_is_rendered_again(dept, app, monkeypatch):
         return real_cms(data, **kwargs)
 
     monkeypatch.setattr(signing, "cms_sign_detached", cms)
-    svc = services_for(app, dept.director, dept.agency, make_pdf=False)
-    ops.sign_report(
-        first, actor=dept.director, services=svc, expected_version=first.version, now=SIGNED_AT
-    )
-    db.session.commit()
+    signed_report(dept, app, report=first)
     assert not errors, errors
     db.session.expire_all()
     assert db.session.get(Report, second_id).number_symbol == "01/BC-SXD"

@@ -38,9 +38,7 @@ from danvan.operations import reports as ops
 from danvan.reports import previews
 from danvan.text import today_vn, utcnow
 from danvan.workflow import ReportState
-from tests.conftest import need
-from tests.factories import PASSWORD, create_campaign
-from tests.test_reports import SIGNED_AT, approve, services_for, submitted
+from tests.factories import PASSWORD, approve, create_campaign, require, signed_report, submitted
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 TODAY = f"{today_vn():%d/%m/%Y}"
@@ -99,32 +97,6 @@ def html_paragraphs(page: str, element_id: str = "report-text") -> list[str]:
     return parser.found
 
 
-def signed(dept, app, *, make_pdf=False, report=None):
-    report = report or submitted(dept)
-    ops.sign_report(
-        report,
-        actor=dept.director,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.director, dept.agency, make_pdf=make_pdf),
-    )
-    db.session.commit()
-    return report
-
-
-def issued(dept, app, *, make_pdf=False):
-    report = signed(dept, app, make_pdf=make_pdf)
-    ops.issue_report(
-        report,
-        actor=dept.clerk,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.clerk, dept.agency, make_pdf=make_pdf),
-    )
-    db.session.commit()
-    return report
-
-
 # --- The whole text, before signing -----------------------------------------------------------
 
 
@@ -150,7 +122,7 @@ def test_the_director_reads_the_whole_text_that_will_be_signed(dept, login):
 
 
 def test_the_signed_report_shows_the_signed_text(dept, app, login):
-    report = signed(dept, app)
+    report, _ = signed_report(dept, app)
     page = login(dept.office).get(f"/bao-cao/{report.id}").get_data(as_text=True)
     final = db.session.get(Blob, report.final_docx_sha256).data
     assert html_paragraphs(page) == docx_paragraphs(final)
@@ -234,7 +206,7 @@ def test_sign_asks_first_naming_the_number_without_javascript(
 
 
 def test_issue_asks_first_naming_the_number_and_recipients(dept, app, login):
-    report = signed(dept, app)
+    report, _ = signed_report(dept, app)
     client = login(dept.clerk)
     page = client.get(f"/bao-cao/{report.id}").get_data(as_text=True)
     assert f'href="/bao-cao/{report.id}/xac-nhan/issue"' in page
@@ -328,15 +300,7 @@ def test_download_names_carry_year_and_symbol(dept, app, login):
     db.session.rollback()
     ops.submit_report(draft, actor=dept.chief, signer=dept.director, expected_version=draft.version)
     db.session.commit()
-    report = signed(dept, app, report=db.session.get(Report, draft.id))
-    ops.issue_report(
-        report,
-        actor=dept.clerk,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.clerk, dept.agency, make_pdf=False),
-    )
-    db.session.commit()
+    report, _ = signed_report(dept, app, issue=True, report=db.session.get(Report, draft.id))
     names = {
         kind: _name(client.get(f"/bao-cao/{report.id}/tai/{kind}")) for kind in ("docx", "p7s")
     }
@@ -350,7 +314,7 @@ def test_download_names_carry_year_and_symbol(dept, app, login):
 
 
 def test_compile_after_the_issue_offers_a_supplement(dept, app, login):
-    report = issued(dept, app)
+    report, _ = signed_report(dept, app, issue=True)
     client = login(dept.office)
     response = client.post(f"/ke-hoach/{dept.campaign.id}/tong-hop", data={"version": "0"})
     assert response.status_code == 303
@@ -387,7 +351,7 @@ def test_compile_after_the_issue_offers_a_supplement(dept, app, login):
 
 
 def test_the_operation_refuses_a_second_report_unless_asked(dept, app):
-    issued(dept, app)
+    signed_report(dept, app, issue=True)
     with pytest.raises(ops.AlreadySigned) as refused:
         ops.compile_report(dept.campaign, actor=dept.office)
     assert "01/BC-SXD ngày 03/11/2023" in refused.value.message
@@ -582,7 +546,7 @@ def test_a_claim_whose_server_died_is_taken_over(dept, app):
 
 
 def test_preview_with_libreoffice(dept, login):
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     report = ops.compile_report(dept.campaign, actor=dept.office)
     db.session.commit()
     client = login(dept.office)
@@ -605,8 +569,8 @@ def test_recipients_that_reach_a_unit():
 
 @pytest.fixture
 def issued_with_pdf(dept, app):
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
-    return issued(dept, app, make_pdf=True)
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    return signed_report(dept, app, issue=True, make_pdf=True)[0]
 
 
 def test_staff_open_the_issued_pdf_from_the_campaign_page(dept, login, issued_with_pdf):
@@ -623,7 +587,7 @@ def test_staff_open_the_issued_pdf_from_the_campaign_page(dept, login, issued_wi
 
 
 def test_staff_of_a_unit_not_in_the_recipients_get_no_link(dept, app, login):
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     campaign = create_campaign(dept.agency, year=2023)
     campaign.recipients = "Ban Dân vận Tỉnh ủy"  # not sent to the units
     db.session.flush()
@@ -645,15 +609,7 @@ def test_staff_of_a_unit_not_in_the_recipients_get_no_link(dept, app, login):
         report, actor=dept.chief, signer=dept.director, expected_version=report.version
     )
     db.session.commit()
-    report = signed(dept, app, make_pdf=True, report=db.session.get(Report, report.id))
-    ops.issue_report(
-        report,
-        actor=dept.clerk,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.clerk, dept.agency, make_pdf=True),
-    )
-    db.session.commit()
+    signed_report(dept, app, issue=True, make_pdf=True, report=db.session.get(Report, report.id))
     doc = db.session.scalars(select(ArchivedDocument)).one()
     client = login(dept.staff_a)
     page = client.get(f"/ke-hoach/{campaign.id}").get_data(as_text=True)
@@ -709,24 +665,9 @@ def _overlap(a, b) -> bool:
 
 @pytest.mark.parametrize("signer_attr", ["director", "deputy"])
 def test_the_seal_sits_on_the_left_third_of_the_signature(dept, app, tmp_path, signer_attr):
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     signer = getattr(dept, signer_attr)
-    report = submitted(dept, signer=signer)
-    ops.sign_report(
-        report,
-        actor=signer,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, signer, dept.agency, make_pdf=True),
-    )
-    ops.issue_report(
-        report,
-        actor=dept.clerk,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.clerk, dept.agency, make_pdf=True),
-    )
-    db.session.commit()
+    signed_report(dept, app, issue=True, make_pdf=True, signer=signer)
     pdf = db.session.get(Blob, db.session.scalars(select(ArchivedDocument)).one().pdf_sha256).data
     page, (sx0, sy0, sx1, sy1) = pdfmod.signature_widget(pdf, 0)  # the signer's image
     height = pdfmod.find_text_box(pdf, signer.full_name).page_height

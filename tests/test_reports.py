@@ -9,77 +9,27 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from danvan import keys
-from danvan.documents import images, signing
 from danvan.documents import pdf as pdfmod
+from danvan.documents import signing
 from danvan.extensions import db
-from danvan.models import ArchivedDocument, Blob, Entry, RegisterEntry, Report
+from danvan.models import ArchivedDocument, Blob, Entry, Event, RegisterEntry, Report
 from danvan.operations import Invalid, NotAllowed
 from danvan.operations import entries as entry_ops
 from danvan.operations import reports as ops
 from danvan.operations.archive import check_archive, verify_upload
-from danvan.operations.entries import store_blob
 from danvan.workflow import EntryAction, EntryState, ReportState
-from tests.conftest import need
-
-SIGNED_AT = datetime(2023, 11, 3, 2, 30, tzinfo=UTC)  # 09:30 on 03/11/2023 in Hà Nội
-
-
-def make_dept(world):
-    """Give the world signature images, the seal, and three approved entries."""
-    for user in (world.director, world.deputy):
-        user.signature_blob = store_blob(images.make_signature_png(user.full_name)).sha256
-    world.agency.seal_sha256 = store_blob(images.make_seal_png("SỞ XÂY DỰNG", "TỈNH HÀ NAM")).sha256
-    for i, (author, head) in enumerate(
-        [
-            (world.staff_a, world.head_a),
-            (world.staff_a, world.head_a),
-            (world.staff_b, world.head_b),
-        ]
-    ):
-        approve(world, author, head, title=f"Hoạt động số {i + 1} & <thử> “trích dẫn”")
-    db.session.commit()
-    return world
-
-
-def approve(world, author, head, **fields):
-    entry = entry_ops.create_entry(
-        world.campaign, actor=author, fields=world.entry_fields(**fields)
-    )
-    entry_ops.act(entry, EntryAction.SUBMIT, actor=author)
-    entry_ops.act(entry, EntryAction.APPROVE, actor=head)
-    entry_ops.act(entry, EntryAction.APPROVE, actor=world.office)
-    return entry
-
-
-def services_for(app, user, agency, make_pdf=None):
-    with app.test_request_context():
-        from danvan import services
-
-        svc = services.signing_services(user, agency=agency)
-    if make_pdf is not None:
-        from dataclasses import replace
-
-        svc = replace(svc, make_pdf=make_pdf)
-    return svc
-
-
-def submitted(dept, signer=None, supplement=False):
-    report = ops.compile_report(dept.campaign, actor=dept.office, supplement=supplement)
-    ops.submit_report(
-        report, actor=dept.chief, signer=signer or dept.director, expected_version=report.version
-    )
-    db.session.commit()
-    return report
-
-
-def docx_text(data: bytes) -> str:
-    """The XML of the body and headers."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        names = sorted(n for n in zf.namelist() if n.startswith("word/") and n.endswith(".xml"))
-        return "".join(zf.read(n).decode() for n in names)
+from tests.factories import (
+    SIGNED_AT,
+    approve,
+    docx_text,
+    require,
+    services_for,
+    submitted,
+    waiting_at,
+)
 
 
 def test_compile_keeps_narratives_and_picks_up_new_entries(dept, app):
@@ -133,20 +83,67 @@ def test_signer_returns_with_comment(dept):
     assert report.state == ReportState.DRAFT and report.last_comment == "Bổ sung số liệu mục II"
 
 
+def _report_send_backs(report: Report) -> list[Event]:
+    stmt = select(Event).where(Event.report_id == report.id, Event.action == "send_back")
+    return list(db.session.scalars(stmt))
+
+
 def test_signer_sends_one_entry_back_to_the_office(dept):
     report = submitted(dept)
     entry = ops.report_entries(report)[0]
-    entry_ops.act(
+    draft_before = report.draft_docx_sha256
+    assert "Hoạt động số 1 &amp;" in docx_text(db.session.get(Blob, draft_before).data)
+    entry_ops.act(  # the one operation: the entry moves, the report logs it and redraws
         entry,
         EntryAction.SEND_BACK,
         actor=dept.director,
         comment="Hoạt động này thuộc kế hoạch khác",
     )
-    ops.refresh_after_send_back(report, actor=dept.director, entry=entry)
     db.session.commit()
-    assert entry.state == EntryState.PENDING_OFFICE and entry.report_id is None
+    assert waiting_at(entry) == "office" and entry.report_id is None
     assert entry.last_comment == "Hoạt động này thuộc kế hoạch khác"
     assert len(ops.report_entries(report)) == 2 and report.state == ReportState.SUBMITTED
+    [logged] = _report_send_backs(report)
+    assert logged.actor_id == dept.director.id
+    assert logged.comment == f"“{entry.title}”: Hoạt động này thuộc kế hoạch khác"
+    draft = docx_text(db.session.get(Blob, report.draft_docx_sha256).data)
+    assert "Hoạt động số 1 &amp;" not in draft and "Hoạt động số 2 &amp;" in draft
+
+
+@pytest.mark.parametrize("route", ["report_page", "entry_page"])
+def test_both_send_back_buttons_log_it_in_the_report_and_redraw_it(dept, login, route):
+    report = submitted(dept)
+    entry = ops.report_entries(report)[0]
+    path = {
+        "report_page": f"/bao-cao/{report.id}/hoat-dong/{entry.id}/tra-ve",
+        "entry_page": f"/hoat-dong/{entry.id}/thao-tac/send_back",
+    }[route]
+    response = login(dept.director).post(
+        path, data={"version": entry.version, "comment": "Thuộc kế hoạch khác"}
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert waiting_at(entry) == "office" and entry.report_id is None
+    [logged] = _report_send_backs(report)
+    assert logged.comment == f"“{entry.title}”: Thuộc kế hoạch khác"
+    draft = docx_text(db.session.get(Blob, report.draft_docx_sha256).data)
+    assert "Hoạt động số 1 &amp;" not in draft and "Hoạt động số 2 &amp;" in draft
+    assert len(ops.report_entries(report)) == 2 and report.state == ReportState.SUBMITTED
+
+
+def test_a_send_back_without_comment_changes_nothing(dept, login):
+    report = submitted(dept)
+    entry = ops.report_entries(report)[0]
+    draft_before = report.draft_docx_sha256
+    response = login(dept.director).post(
+        f"/bao-cao/{report.id}/hoat-dong/{entry.id}/tra-ve",
+        data={"version": entry.version, "comment": " "},
+        follow_redirects=True,
+    )
+    assert "Vui lòng nhập ý kiến khi trả lại." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert entry.report_id == report.id and not _report_send_backs(report)
+    assert report.draft_docx_sha256 == draft_before
 
 
 def test_sign_without_libreoffice_gives_docx_and_p7s(dept, app, tmp_path, key_dir):
@@ -282,7 +279,7 @@ def test_two_reports_signed_at_the_same_moment_get_distinct_numbers(dept, app, a
 
 @pytest.mark.libreoffice
 def test_full_chain_signed_pdf_issue_archive_verify(dept, app, tmp_path, owner_url):
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     report = submitted(dept)
     svc = services_for(app, dept.director, dept.agency)
     ops.sign_report(

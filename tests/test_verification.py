@@ -17,7 +17,6 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from sqlalchemy import create_engine, text
 
 from danvan import ratelimit, services
 from danvan.archive import views as archive_views
@@ -25,11 +24,9 @@ from danvan.documents import pdf as pdfmod
 from danvan.documents import signing
 from danvan.extensions import db
 from danvan.models import ArchivedDocument, Blob
-from danvan.operations import reports as ops
 from danvan.operations.archive import check_archive
 from danvan.verification import verify_document
-from tests.conftest import need
-from tests.test_reports import SIGNED_AT, approve, services_for, submitted
+from tests.factories import approve, owner_edit, require, services_for, signed_report
 
 MB = 1024 * 1024
 _PDF_CACHE: dict[str, bytes] = {}
@@ -52,7 +49,7 @@ SIGNATURE_KEYS = {
 @pytest.fixture
 def cached_conversion(monkeypatch):
     """docx → PDF once per distinct .docx for the whole run (LibreOffice is the slow part)."""
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     real = pdfmod.docx_to_pdf
 
     def convert(docx: bytes, **kwargs) -> bytes:
@@ -68,27 +65,6 @@ def cached_conversion(monkeypatch):
 GREEN_ROW = re.compile(r'<td class="[^"]*\btext-success\b')
 
 
-def issue(dept, app, *, make_pdf: bool, supplement: bool = False):
-    """Compile, sign and issue one report; return (report, archived document)."""
-    report = submitted(dept, supplement=supplement)
-    ops.sign_report(
-        report,
-        actor=dept.director,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.director, dept.agency, make_pdf=make_pdf),
-    )
-    archived = ops.issue_report(
-        report,
-        actor=dept.clerk,
-        expected_version=report.version,
-        now=SIGNED_AT,
-        services=services_for(app, dept.clerk, dept.agency, make_pdf=make_pdf),
-    )
-    db.session.commit()
-    return report, archived
-
-
 def blob(sha: str) -> bytes:
     return db.session.get(Blob, sha).data
 
@@ -96,7 +72,7 @@ def blob(sha: str) -> bytes:
 @pytest.fixture
 def issued_pdf(dept, app, cached_conversion):
     """The issued 01/BC-SXD: the archived PDF (signer + agency), .docx, .p7s, signer's PDF."""
-    report, doc = issue(dept, app, make_pdf=True)
+    report, doc = signed_report(dept, app, issue=True, make_pdf=True)
     return SimpleNamespace(
         report=report,
         doc=doc,
@@ -110,7 +86,7 @@ def issued_pdf(dept, app, cached_conversion):
 @pytest.fixture
 def issued_docx(dept, app):
     """The issued 01/BC-SXD without LibreOffice: .docx + .p7s only."""
-    report, doc = issue(dept, app, make_pdf=False)
+    report, doc = signed_report(dept, app, issue=True, make_pdf=False)
     return report, doc
 
 
@@ -376,37 +352,17 @@ def test_missing_csrf_token_is_refused_in_vietnamese(app_config, backend, world)
 # --- verify-archive: number ↔ report ↔ files ↔ register ------------------------------------
 
 
-def owner_edit(app, backend, table: str, statement: str, params: dict) -> None:
-    """Change a row as the database owner, lifting the append-only triggers for it."""
-    url = app.config.get("MIGRATION_DATABASE_URL") or app.config["SQLALCHEMY_DATABASE_URI"]
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        if backend[0] == "sqlite":
-            names = conn.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-                {"t": table},
-            ).scalars()
-            for name in list(names):
-                conn.execute(text(f'DROP TRIGGER "{name}"'))
-        else:
-            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        conn.execute(text(statement), params)
-        if backend[0] != "sqlite":
-            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-    engine.dispose()
-    db.session.expire_all()
-
-
 def _verify_archive(app, backend, statement: str, params: dict):
     owner_edit(app, backend, "archived_document", statement, params)
     return app.test_cli_runner().invoke(args=["danvan", "verify-archive"])
 
 
 def _two_issued(dept, app, *, make_pdf: bool):
-    first = issue(dept, app, make_pdf=make_pdf)
+    first = signed_report(dept, app, issue=True, make_pdf=make_pdf)
     approve(dept, dept.staff_a, dept.head_a, title="Hoạt động thêm cho báo cáo thứ hai")
     db.session.commit()
-    second = issue(dept, app, make_pdf=make_pdf, supplement=True)  # a "Báo cáo bổ sung"
+    # The second one is a "Báo cáo bổ sung".
+    second = signed_report(dept, app, issue=True, make_pdf=make_pdf, supplement=True)
     assert (first[1].number_symbol, second[1].number_symbol) == ("01/BC-SXD", "02/BC-SXD")
     return first, second
 

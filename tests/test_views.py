@@ -11,6 +11,7 @@ from danvan.extensions import db
 from danvan.models import Entry, Event
 from danvan.operations import entries as ops
 from danvan.workflow import EntryAction, EntryState
+from tests.factories import waiting_at
 
 PUBLIC = {"static", "auth.login", "archive.verify"}  # recipients verify without an account
 
@@ -82,8 +83,8 @@ def test_action_not_allowed_is_403_with_message(world, login):
         f"/hoat-dong/{entry.id}/thao-tac/approve", data={"version": entry.version}
     )
     assert response.status_code == 403
-    assert "Chờ trưởng phòng duyệt" in response.get_data(as_text=True)
-    assert db.session.get(Entry, entry.id).state == EntryState.PENDING_UNIT
+    assert "Chờ Trưởng phòng duyệt" in response.get_data(as_text=True)
+    assert waiting_at(db.session.get(Entry, entry.id)) == "unit_head"
 
 
 def test_return_without_comment_is_a_form_error(world, login):
@@ -97,7 +98,7 @@ def test_return_without_comment_is_a_form_error(world, login):
         follow_redirects=True,
     )
     assert "Vui lòng nhập ý kiến khi trả lại." in response.get_data(as_text=True)
-    assert db.session.get(Entry, entry.id).state == EntryState.PENDING_UNIT
+    assert waiting_at(db.session.get(Entry, entry.id)) == "unit_head"
 
 
 def test_double_submit_makes_one_transition(world, login):
@@ -168,7 +169,7 @@ def test_create_through_form_cleans_text_and_parses_vietnamese_numbers(world, lo
     entry = db.session.scalars(db.select(Entry)).one()
     assert entry.title == "Thăm hỏi hộ nghèo xã Thanh Hà"
     assert (entry.participants_citizens, entry.amount_vnd) == (1030, 15_000_000)
-    assert entry.state == EntryState.PENDING_UNIT
+    assert waiting_at(entry) == "unit_head"
     page = client.get(f"/hoat-dong/{entry.id}").get_data(as_text=True)
     assert "15.000.000 đồng" in page and "17/10/2023" in page and "1.030 người dân" in page
 
@@ -208,7 +209,7 @@ def test_accent_insensitive_search_and_filters(world, login):
     assert "0 hồ sơ" in page
     page = client.get("/hoat-dong?tu_ngay=13/10/2023").get_data(as_text=True)
     assert "0 hồ sơ" in page
-    page = client.get("/hoat-dong?trang_thai=pending_unit&q=%25").get_data(as_text=True)
+    page = client.get("/hoat-dong?trang_thai=pending&q=%25").get_data(as_text=True)
     assert "0 hồ sơ" in page  # "%" is matched literally, not as a wildcard
 
 

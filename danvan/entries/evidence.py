@@ -15,10 +15,10 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from danvan.blobs import StoredFile, store_upload
 from danvan.extensions import db
 from danvan.models import Blob, User
 from danvan.operations import Invalid
-from danvan.operations.entries import StoredFile, store_upload
 from danvan.text import format_number
 
 SALT = "danvan.evidence.staged"

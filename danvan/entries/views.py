@@ -30,18 +30,19 @@ from danvan.entries.messages import (
 )
 from danvan.extensions import db
 from danvan.models import Attachment, Blob, Campaign, Entry, Event, Role
-from danvan.operations import Conflict, Invalid, OperationError
+from danvan.operations import Conflict, Invalid
 from danvan.operations import entries as ops
 from danvan.text import unprintable_js_pattern
 from danvan.uploads import ACCEPT_ATTR, ALLOWED_TEXT
 from danvan.web import (
     commit_and_notify,
     entry_filters_from,
-    flash_error,
+    flash_refusal,
     form_version,
     int_arg,
     posted_ids,
     require,
+    run_operation,
 )
 from danvan.workflow import ENTRY_STATE_LABELS, EntryAction, EntryState
 
@@ -57,7 +58,7 @@ def load_entry(entry_id: int) -> Entry:
 @bp.route("/hoat-dong")
 @login_required
 def index():
-    campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
+    campaigns = queries.visible_campaigns(current_user)
     campaign_id = int_arg(request.args, "ke_hoach", "Kế hoạch") or (
         campaigns[0].id if campaigns else None
     )
@@ -100,24 +101,22 @@ def new(campaign_id: int):
             flash(f"Hồ sơ {entry_name(existing)} đã được lưu (biểu mẫu được gửi hai lần).", "info")
             return redirect(url_for("entries.view", entry_id=existing.id), 303)
         sending = "gui_duyet" in request.form
-        try:
-            entry = ops.create_entry(
-                campaign,
-                actor=current_user,
-                fields=form.entry_fields(),
-                confirm_outside=form.confirm_outside.data,
-                form_token=form.form_token.data,
-            )
-            _attach(entry, staged)
-            if sending:
-                ops.act(entry, EntryAction.SUBMIT, actor=current_user)
-        except Invalid as error:
-            db.session.rollback()
-            notice = form_refusal(form, error, evidence_errors)
-        except OperationError as error:
-            flash_error(error)
-            abort(error.status, description=error.message)
+        outcome = run_operation(
+            ops.save_new_entry,
+            campaign,
+            actor=current_user,
+            fields=form.entry_fields(),
+            files=[item.stored for item in staged],
+            submit=sending,
+            confirm_outside=form.confirm_outside.data,
+            form_token=form.form_token.data,
+            max_files=current_app.config["UPLOAD_MAX_FILES"],
+            expected=(Invalid,),
+        )
+        if outcome.error:
+            notice = form_refusal(form, outcome.error, evidence_errors)
         else:
+            entry = outcome.value
             name, warning = entry_name(entry), unprintable_notice(entry)
             commit_and_notify()
             done = "Đã lưu và gửi duyệt hồ sơ" if sending else "Đã lưu nháp hồ sơ"
@@ -150,34 +149,23 @@ def edit(entry_id: int):
         conflict = resolve_conflict(entry, form, current_user)
     elif form.validate_on_submit() and not evidence_errors:
         sending = "gui_duyet" in request.form
-        try:
-            ops.update_entry(
-                entry,
-                actor=current_user,
-                fields=form.entry_fields(),
-                expected_version=form_version(form),
-                confirm_outside=form.confirm_outside.data,
-            )
-            for attachment in [a for a in entry.attachments if a.id in removed]:
-                ops.remove_attachment(attachment, actor=current_user)
-            _attach(entry, staged)
-            if sending:
-                action = (
-                    EntryAction.RESUBMIT
-                    if entry.state == EntryState.RETURNED
-                    else EntryAction.SUBMIT
-                )
-                ops.act(entry, action, actor=current_user)
-        except Invalid as error:
-            db.session.rollback()
-            notice = form_refusal(form, error, evidence_errors)
-        except Conflict:
-            db.session.rollback()
+        outcome = run_operation(
+            ops.save_entry,
+            entry,
+            actor=current_user,
+            fields=form.entry_fields(),
+            files=[item.stored for item in staged],
+            remove_ids=removed,
+            submit=sending,
+            expected_version=form_version(form),
+            confirm_outside=form.confirm_outside.data,
+            max_files=current_app.config["UPLOAD_MAX_FILES"],
+        )
+        if isinstance(outcome.error, Conflict):
             entry = load_entry(entry_id)
             conflict = resolve_conflict(entry, form, current_user)
-        except OperationError as error:
-            flash_error(error)
-            abort(error.status, description=error.message)
+        elif outcome.error:
+            notice = form_refusal(form, outcome.error, evidence_errors)
         else:
             name, warning = entry_name(entry), unprintable_notice(entry)
             commit_and_notify()
@@ -198,16 +186,6 @@ def _posted_evidence() -> tuple[list[evidence.StagedFile], list[str]]:
     staged, problems = evidence.load(request.form.getlist("staged"), current_user)
     uploaded, refused = evidence.stage_uploads(request.files.getlist("files"), current_user)
     return staged + uploaded, problems + refused
-
-
-def _attach(entry: Entry, staged: list[evidence.StagedFile]) -> None:
-    for item in staged:
-        ops.attach_file(
-            entry,
-            actor=current_user,
-            stored=item.stored,
-            max_files=current_app.config["UPLOAD_MAX_FILES"],
-        )
 
 
 def _files_note(staged: list) -> str:
@@ -303,16 +281,15 @@ def act(entry_id: int, action: str):
         abort(400)
     version = form_version(form)
     name = entry_name(entry)
-    try:
-        ops.act(
-            entry,
-            action_enum,
-            actor=current_user,
-            comment=form.comment.data,
-            expected_version=version,
-        )
-    except Conflict as error:
-        db.session.rollback()
+    outcome = run_operation(
+        ops.act,
+        entry,
+        action_enum,
+        actor=current_user,
+        comment=form.comment.data,
+        expected_version=version,
+    )
+    if isinstance(outcome.error, Conflict):
         latest = db.session.scalar(
             select(Event).where(Event.entry_id == entry_id).order_by(Event.id.desc()).limit(1)
         )
@@ -320,12 +297,9 @@ def act(entry_id: int, action: str):
             # A double click: the first click already did it.
             flash(f"Thao tác “{action_enum.label}” với hồ sơ {name} đã được thực hiện.", "info")
         else:
-            flash(error.message, "warning")
-    except Invalid as error:
-        flash_error(error)
-    except OperationError as error:
-        db.session.rollback()
-        abort(error.status, description=error.message)
+            flash(outcome.error.message, "warning")
+    elif outcome.error:
+        flash_refusal(outcome.error)
     else:
         commit_and_notify()
         done = ACTION_DONE.get(
@@ -349,22 +323,16 @@ def upload_attachment(entry_id: int):
     if not staged and not refused:
         flash("Vui lòng chọn tệp để tải lên.", "warning")
         return redirect(url_for("entries.view", entry_id=entry_id), 303)
-    name, saved = entry_name(entry), []
-    for item in staged:
-        try:
-            ops.attach_file(
-                entry,
-                actor=current_user,
-                stored=item.stored,
-                max_files=current_app.config["UPLOAD_MAX_FILES"],
-            )
-        except Invalid as error:
-            refused.append(error.message)
-        except OperationError as error:
-            db.session.rollback()
-            abort(error.status, description=error.message)
-        else:
-            saved.append(item.stored.filename)
+    name = entry_name(entry)
+    saved, refused_now = run_operation(
+        ops.attach_files,
+        entry,
+        actor=current_user,
+        files=[item.stored for item in staged],
+        max_files=current_app.config["UPLOAD_MAX_FILES"],
+        expected=(),
+    ).value
+    refused += refused_now
     commit_and_notify()
     if saved:
         flash(f"Đã tải lên {len(saved)} tệp minh chứng cho hồ sơ {name}.", "success")
@@ -405,11 +373,7 @@ def delete_attachment(entry_id: int, attachment_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     name, filename = entry_name(entry), attachment.filename
-    try:
-        ops.remove_attachment(attachment, actor=current_user)
-    except OperationError as error:
-        db.session.rollback()
-        abort(error.status, description=error.message)
+    run_operation(ops.remove_attachment, attachment, actor=current_user, expected=())
     commit_and_notify()
     flash(f"Đã xóa tệp minh chứng “{filename}” khỏi hồ sơ {name}.", "success")
     return redirect(url_for("entries.view", entry_id=entry_id), 303)

@@ -25,7 +25,7 @@ def named(entries: list[Entry]) -> str:
 @bp.route("/viec-can-xu-ly")
 @login_required
 def index():
-    campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
+    campaigns = queries.visible_campaigns(current_user)
     campaign_id = int_arg(request.args, "ke_hoach", "Kế hoạch")
     campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
     filters = entry_filters_from(request.args)

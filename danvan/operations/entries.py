@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from danvan import notifications
+from danvan.blobs import StoredFile, store_upload
 from danvan.extensions import db
-from danvan.models import ENTRY_FIELDS, Attachment, Blob, Campaign, Entry, Event, Role, User
+from danvan.models import (
+    ENTRY_FIELDS,
+    Attachment,
+    Campaign,
+    Entry,
+    EntryApproval,
+    Event,
+    Role,
+    User,
+)
 from danvan.operations import STALE_MESSAGE, Conflict, Invalid, NotAllowed
 from danvan.permissions import can_act, can_add_evidence, can_edit_entry
 from danvan.text import clean_line, clean_text, format_date, format_number, utcnow
-from danvan.uploads import UploadRejected, sniff_upload
 from danvan.workflow import (
     EDITABLE_STATES,
-    STEP_BY_STATE,
+    Effect,
     EntryAction,
     EntryState,
+    Identity,
+    Party,
     resolve_target,
     transition_for,
+    transitions_from,
 )
 
 LINE_FIELDS = ("title", "place", "activity_form", "model_name", "model_field")
@@ -33,6 +43,7 @@ EVIDENCE_REQUIRED_MESSAGE = (
     "Chưa gửi duyệt được: kế hoạch này yêu cầu minh chứng. Vui lòng đính kèm ít nhất một tệp "
     "(ảnh, biên bản, tài liệu…) rồi gửi duyệt lại."
 )
+CAMPAIGN_NOT_OPEN = "Kế hoạch chưa mở hoặc đã kết thúc nên không nhận hồ sơ mới."
 EVIDENCE_MISSING = "Kế hoạch này yêu cầu minh chứng: đính kèm ít nhất một tệp trước khi gửi duyệt."
 
 
@@ -99,16 +110,26 @@ def normalise_fields(fields: dict) -> dict:
     return out
 
 
-def validate_fields(campaign: Campaign, fields: dict, *, confirm_outside: bool) -> None:
-    """Check an entry's fields against the campaign; raise Invalid with per-field messages."""
+def validate_fields(
+    campaign: Campaign, fields: dict, *, confirm_outside: bool, entry: Entry | None = None
+) -> None:
+    """Check an entry's fields against the campaign; raise Invalid with per-field messages.
+
+    Archived content items and observances are refused, except the ones ``entry`` already
+    refers to (an entry is never forced off what it was written against)."""
     errors: dict[str, str] = {}
     if not fields.get("title"):
         errors["title"] = "Vui lòng nhập tên hoạt động."
-    item_ids = {item.id for item in campaign.content_items}
+    keep_item = entry.content_item_id if entry is not None else None
+    keep_observance = entry.observance_id if entry is not None else None
+    item_ids = {i.id for i in campaign.content_items if not i.archived or i.id == keep_item}
     if fields.get("content_item_id") not in item_ids:
         errors["content_item_id"] = "Vui lòng chọn nội dung thuộc kế hoạch."
     observance_id = fields.get("observance_id")
-    if observance_id and observance_id not in {o.id for o in campaign.observances}:
+    observance_ids = {
+        o.id for o in campaign.observances if not o.archived or o.id == keep_observance
+    }
+    if observance_id and observance_id not in observance_ids:
         errors["observance_id"] = "Ngày kỷ niệm không thuộc kế hoạch."
     start, end = fields.get("date_from"), fields.get("date_to")
     if not start or not end:
@@ -155,6 +176,8 @@ def create_entry(
     """Create a draft entry for the actor's unit."""
     if actor.unit_id is None or not actor.has_role(Role.STAFF, Role.UNIT_HEAD):
         raise NotAllowed("Chỉ cán bộ thuộc một đơn vị mới được lập hồ sơ hoạt động.")
+    if campaign.status != "active":
+        raise NotAllowed(CAMPAIGN_NOT_OPEN)
     fields = normalise_fields(fields)
     validate_fields(campaign, fields, confirm_outside=confirm_outside)
     entry = Entry(
@@ -190,7 +213,7 @@ def update_entry(
     if not decision:
         raise NotAllowed(decision.reason)
     fields = normalise_fields(fields)
-    validate_fields(entry.campaign, fields, confirm_outside=confirm_outside)
+    validate_fields(entry.campaign, fields, confirm_outside=confirm_outside, entry=entry)
     before = display_values(entry)
     for name in (*ENTRY_FIELDS, "outside_period_confirmed"):
         if name in fields:
@@ -205,6 +228,83 @@ def update_entry(
         _log_in_place(entry, actor, "edit", changes=changes)
     flush_or_conflict()
     return entry
+
+
+def save_new_entry(
+    campaign: Campaign,
+    *,
+    actor: User,
+    fields: dict,
+    files: Iterable[StoredFile],
+    submit: bool,
+    confirm_outside: bool = False,
+    form_token: str | None = None,
+    max_files: int,
+) -> Entry:
+    """Create a draft with its evidence files and, if asked, send it for approval: one unit."""
+    entry = create_entry(
+        campaign,
+        actor=actor,
+        fields=fields,
+        confirm_outside=confirm_outside,
+        form_token=form_token,
+    )
+    _attach_all(entry, actor, files, max_files)
+    if submit:
+        send_entry(entry, actor=actor)
+    return entry
+
+
+def save_entry(
+    entry: Entry,
+    *,
+    actor: User,
+    fields: dict,
+    files: Iterable[StoredFile],
+    remove_ids: Iterable[int],
+    submit: bool,
+    expected_version: int | None,
+    confirm_outside: bool = False,
+    max_files: int,
+) -> Entry:
+    """Save the author's edit (fields, files removed and added) and, if asked, send it on."""
+    update_entry(
+        entry,
+        actor=actor,
+        fields=fields,
+        expected_version=expected_version,
+        confirm_outside=confirm_outside,
+    )
+    removed = set(remove_ids)
+    for attachment in [a for a in entry.attachments if a.id in removed]:
+        remove_attachment(attachment, actor=actor)
+    _attach_all(entry, actor, files, max_files)
+    if submit:
+        send_entry(entry, actor=actor)
+    return entry
+
+
+SENDING_ACTIONS = (EntryAction.SUBMIT, EntryAction.RESUBMIT)
+
+
+def sending_action(entry: Entry) -> EntryAction | None:
+    """The author's transition that sends the entry for approval from its state, per the
+    table: "Gửi duyệt" from a draft or a withdrawn entry, "Gửi duyệt lại" once returned."""
+    for transition in transitions_from(entry.state_enum):
+        if transition.party == Party.AUTHOR and transition.action in SENDING_ACTIONS:
+            return transition.action
+    return None
+
+
+def send_entry(entry: Entry, *, actor: User) -> Event:
+    """Send the entry for approval by the author's sending transition from its state."""
+    # Where there is none, "Gửi duyệt" is refused by ``act`` with the table's own message.
+    return act(entry, sending_action(entry) or EntryAction.SUBMIT, actor=actor)
+
+
+def _attach_all(entry: Entry, actor: User, files: Iterable[StoredFile], max_files: int) -> None:
+    for stored in files:
+        attach_file(entry, actor=actor, stored=stored, max_files=max_files)
 
 
 def _log_in_place(entry: Entry, actor: User, action: str, *, comment=None, changes=None) -> None:
@@ -232,6 +332,20 @@ def _last_return_snapshot(entry: Entry) -> dict | None:
     return db.session.scalar(stmt)
 
 
+def _author_identity(entry: Entry) -> Identity:
+    author = entry.author
+    return Identity(author.id, frozenset(r.value for r in author.roles), author.unit_id)
+
+
+def _enter(entry: Entry, state: EntryState, step: int | None) -> None:
+    """Move the entry, repeating its current step's kind and named user for the inbox SQL."""
+    entry.state = state
+    entry.step = step
+    current = entry.steps[step] if step is not None else None
+    entry.step_kind = current.kind.value if current is not None else None
+    entry.step_user_id = current.user_id if current is not None else None
+
+
 def act(
     entry: Entry,
     action: EntryAction,
@@ -250,16 +364,21 @@ def act(
     if transition.comment_required and not comment:
         raise Invalid("Vui lòng nhập ý kiến khi trả lại.", errors={"comment": "Bắt buộc."})
     campaign = entry.campaign
+    effects = transition.effects
+    if Effect.TAKE_CHAIN in effects:
+        if campaign.status != "active":
+            raise NotAllowed(CAMPAIGN_NOT_OPEN)
+        entry.chain = [dict(item) for item in (campaign.chain or [])] or None
     sending = action in (EntryAction.SUBMIT, EntryAction.RESUBMIT)
     if sending and campaign.evidence_required and not count_attachments(entry):
         raise Invalid(EVIDENCE_REQUIRED_MESSAGE, errors={"files": EVIDENCE_MISSING})
-    source = entry.state_enum
-    target = resolve_target(
+    source, source_step = entry.state_enum, entry.step
+    target, target_step = resolve_target(
         transition,
-        state=source,
-        chain=campaign.chain,
-        author_is_head=entry.author.has_role(Role.UNIT_HEAD)
-        and entry.author.unit_id == entry.unit_id,
+        steps=entry.steps,
+        step=source_step,
+        author=_author_identity(entry),
+        unit_id=entry.unit_id,
         returned_step=entry.returned_step,
         resume_at_returning_step=campaign.resume_policy == "returning_step",
     )
@@ -270,41 +389,42 @@ def act(
         action=action,
         from_state=source,
         to_state=target,
+        from_step=source_step,
+        to_step=target_step,
         comment=comment,
     )
-    if action == EntryAction.RETURN:
-        entry.returned_step = STEP_BY_STATE[source].name
+    if Effect.MARK_RETURNED in effects:
+        entry.returned_step = source_step
+    if Effect.SNAPSHOT in effects:
         event.snapshot = display_values(entry)
     if action == EntryAction.RESUBMIT:
         snapshot = _last_return_snapshot(entry)
         if snapshot:
             event.changes = diff_values(snapshot, display_values(entry)) or None
-    if action in (EntryAction.SUBMIT, EntryAction.RESUBMIT, EntryAction.SEND_BACK):
+    if Effect.START_ROUND in effects:
         entry.approvals_since_submit = 0
-    elif action == EntryAction.APPROVE:
+    if Effect.COUNT_APPROVAL in effects:
         entry.approvals_since_submit += 1
-        entry.approvals = record_approval(entry.approvals, source, actor, decision.acting_for)
-    if action == EntryAction.SEND_BACK:
+        for user in (actor, decision.acting_for):
+            if user is not None and user.id not in entry.approvals.get(source_step, ()):
+                entry.approval_rows.append(EntryApproval(step=source_step, user_id=user.id))
+    if Effect.LEAVE_REPORT in effects:
+        from danvan.operations import reports as report_ops  # reports imports this module
+
+        left = entry.report
         entry.report_id = None
-    entry.last_comment = comment if comment else entry.last_comment
-    if action in (EntryAction.SUBMIT, EntryAction.RESUBMIT):
+        if left is not None:  # its history says so and its draft no longer lists the entry
+            report_ops.refresh_after_send_back(left, actor=actor, entry=entry, comment=comment)
+    if comment:
+        entry.last_comment = comment
+    if sending:
         entry.last_comment = None
-    entry.state = target
+    _enter(entry, target, target_step)
     entry.updated_at = utcnow()
     db.session.add(event)
     flush_or_conflict()
     notifications.queue_entry_event(entry, event)
     return event
-
-
-def record_approval(approvals: dict | None, step: EntryState, actor: User, acting_for) -> dict:
-    """A new approvals map with the actor (and whom they acted for) added at ``step``."""
-    out = {state: list(ids) for state, ids in (approvals or {}).items()}
-    ids = out.setdefault(str(step), [])
-    for user in (actor, acting_for):
-        if user is not None and user.id not in ids:
-            ids.append(user.id)
-    return out
 
 
 def mark_signed(entry: Entry, *, actor: User) -> Event:
@@ -349,52 +469,6 @@ def act_many(
     return done, failed
 
 
-def store_blob(data: bytes) -> Blob:
-    """Store bytes once, addressed by their SHA-256."""
-    sha = hashlib.sha256(data).hexdigest()
-    blob = db.session.get(Blob, sha)
-    if blob is None and db.session.get_bind().dialect.name == "postgresql":
-        # The same file stored at the same moment by two requests: one insert wins, both use it.
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        db.session.execute(
-            pg_insert(Blob)
-            .values(sha256=sha, size=len(data), data=data, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["sha256"])
-        )
-        blob = db.session.get(Blob, sha)
-    elif blob is None:
-        blob = Blob(sha256=sha, size=len(data), data=data)
-        db.session.add(blob)
-        db.session.flush()
-    return blob
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """An evidence file checked and stored, not yet attached to an entry."""
-
-    sha256: str
-    filename: str
-    content_type: str
-    size: int
-
-
-def store_upload(*, filename: str, data: bytes, max_bytes: int) -> StoredFile:
-    """Check an uploaded file's size and real type, then store its bytes (content-addressed)."""
-    if len(data) > max_bytes:
-        raise Invalid(
-            f"Tệp “{clean_line(filename)}” vượt quá dung lượng cho phép "
-            f"({format_number(max_bytes / 1024 / 1024)} MB)."
-        )
-    try:
-        kind = sniff_upload(filename, data)
-    except UploadRejected as exc:
-        raise Invalid(exc.message) from exc
-    blob = store_blob(data)
-    return StoredFile(blob.sha256, kind.safe_name, kind.content_type, len(data))
-
-
 def count_attachments(entry: Entry) -> int:
     """How many evidence files the entry has now (in the database, this transaction)."""
     stmt = select(func.count(Attachment.id)).where(Attachment.entry_id == entry.id)
@@ -434,6 +508,20 @@ def attach_file(entry: Entry, *, actor: User, stored: StoredFile, max_files: int
     _log_in_place(entry, actor, action, comment=stored.filename)
     db.session.flush()
     return attachment
+
+
+def attach_files(
+    entry: Entry, *, actor: User, files: Iterable[StoredFile], max_files: int
+) -> tuple[list[Attachment], list[str]]:
+    """Attach each stored file that still fits (see ``attach_file``); why the others did not."""
+    attached: list[Attachment] = []
+    refused: list[str] = []
+    for stored in files:
+        try:  # the file limit is checked before anything is written: nothing to undo
+            attached.append(attach_file(entry, actor=actor, stored=stored, max_files=max_files))
+        except Invalid as error:
+            refused.append(error.message)
+    return attached, refused
 
 
 def add_attachment(

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from danvan.blobs import store_blob
 from danvan.documents import context as doc_context
 from danvan.documents import pdf as pdfmod
 from danvan.documents import signing
@@ -34,10 +35,16 @@ from danvan.models import (
     User,
 )
 from danvan.operations import Conflict, Invalid, NotAllowed
-from danvan.operations.entries import check_version, flush_or_conflict, mark_signed, store_blob
-from danvan.permissions import can_act_report, report_preparer_ids
+from danvan.operations.entries import check_version, flush_or_conflict, mark_signed
+from danvan.permissions import can_act_report, can_compile, report_preparer_ids
 from danvan.text import clean_text, fold, format_date, to_vn, today_vn, utcnow
-from danvan.workflow import EntryState, ReportAction, ReportState, report_transition_for
+from danvan.workflow import (
+    EntryState,
+    ReportAction,
+    ReportState,
+    ReportTransition,
+    report_transition_for,
+)
 
 NARRATIVE_FIELDS = (
     "section_leadership",
@@ -77,15 +84,20 @@ def _check(report: Report, action: ReportAction, actor: User, expected_version: 
     decision = can_act_report(actor, report, action)
     if not decision:
         raise NotAllowed(decision.reason)
+    # Whom the actor acts for (ủy quyền): the history says "thay mặt".
+    db.session.info.setdefault("danvan_acting_for", {})[(report.id, actor.id)] = decision.acting_for
     return report_transition_for(action, report.state_enum)
 
 
 def _log(
     report: Report, actor: User, action: str, source, target, comment=None, when=None
 ) -> Event:
+    # Set by the permission check of this very action (popped: it never outlives the action).
+    acting = db.session.info.get("danvan_acting_for", {}).pop((report.id, actor.id), None)
     event = Event(
         report_id=report.id,
         actor=actor,
+        acting_for=acting,
         action=action,
         from_state=str(source),
         to_state=str(target),
@@ -277,7 +289,7 @@ def compile_report(
     if report is None:
         if expected_version:  # the report the user saw is no longer open (signed meanwhile)
             raise Conflict(REPORT_STALE)
-        if not actor.has_role(Role.OFFICE, Role.OFFICE_CHIEF):
+        if not can_compile(actor, campaign):
             raise NotAllowed("Chỉ Văn phòng Sở được tổng hợp báo cáo.")
         previous = signed_report(campaign)
         if previous is not None and not supplement:
@@ -312,6 +324,13 @@ def compile_report(
     _log(report, actor, "compile", report.state, report.state, comment, now)
     flush_or_conflict()
     return report
+
+
+def recompile_report(
+    report: Report, *, actor: User, expected_version: int | None, now: datetime | None = None
+) -> Report:
+    """Compile the open report again (its page's "Tổng hợp báo cáo"): see ``compile_report``."""
+    return compile_report(report.campaign, actor=actor, expected_version=expected_version, now=now)
 
 
 def update_report_texts(
@@ -364,7 +383,7 @@ def return_report(
     """The signer returns the draft to Văn phòng with a comment."""
     transition = _check(report, ReportAction.RETURN, actor, expected_version)
     comment = (clean_text(comment) or "").strip()
-    if not comment:
+    if transition.comment_required and not comment:
         raise Invalid("Vui lòng nhập ý kiến khi trả lại.", errors={"comment": "Bắt buộc."})
     report.state = transition.target
     report.last_comment = comment
@@ -373,16 +392,14 @@ def return_report(
     return report
 
 
-def refresh_after_send_back(report: Report, *, actor: User, entry: Entry) -> None:
-    """Log that the signer sent one entry back to Văn phòng and re-render the draft."""
-    _log(
-        report,
-        actor,
-        "send_back",
-        report.state,
-        report.state,
-        f"“{entry.title}”: {entry.last_comment}",
-    )
+def refresh_after_send_back(report: Report, *, actor: User, entry: Entry, comment: str) -> None:
+    """Log that the signer sent one entry back to Văn phòng and re-render the draft without it.
+
+    Called by the entry's "Trả về Văn phòng" (``Effect.LEAVE_REPORT``) while the entry is
+    still being moved, hence the comment given here rather than read from the entry.
+    """
+    _log(report, actor, "send_back", report.state, report.state, f"“{entry.title}”: {comment}")
+    flush_or_conflict()  # the entry has left the report before the draft is drawn again
     _store_draft(report)
     flush_or_conflict()
 
@@ -525,21 +542,11 @@ def sign_report(
     document takes it first, the signature stops with ``NumberChanged`` instead.
     """
     for _attempt in range(SIGN_ATTEMPTS):
-        transition = _check(report, ReportAction.SIGN, actor, expected_version)
+        transition, entries = _check_can_sign(report, actor, services, expected_version)
         checked_version = report.version
-        if services.signer_identity is None:
-            raise Invalid("Chưa cấu hình chứng thư số cho người ký; không thể ký số.")
-        if not services.signature_png:
-            raise Invalid("Bạn chưa tải lên ảnh chữ ký (PNG nền trong suốt) trong trang cá nhân.")
-        entries = report_entries(report)
-        if not entries:
-            raise Invalid("Báo cáo không còn hồ sơ nào; không thể ký.")
         moment = now or utcnow()
         signed_date: date = to_vn(moment).date()
-        agency = report.campaign.agency
-        number = peek_next_number(agency.id, signed_date.year)
-        if expected_number is not None and number != expected_number:
-            raise NumberChanged(report, expected_number, number)
+        number = _number_to_take(report, signed_date.year, expected_number)
         documents = _render_signed(
             report,
             entries,
@@ -549,11 +556,8 @@ def sign_report(
             signed_date=signed_date,
             moment=moment,
         )
-        # The write phase: short, and the only part that holds locks.
         releasable = _sqlite_idle()
-        if not _lock_report(report, checked_version, transition.source):
-            raise Conflict(REPORT_STALE)
-        if take_number(agency.id, signed_date.year, number):
+        if _lock_and_take_number(report, checked_version, transition, number, signed_date.year):
             break
         # Another report of the agency took the number meanwhile: render again with the next
         # one. On SQLite first give the write lock back (PostgreSQL holds only our report's
@@ -562,9 +566,59 @@ def sign_report(
             db.session.rollback()
     else:
         raise Conflict(NUMBER_BUSY)
+    _write_signature(report, documents, transition, actor=actor, services=services, moment=moment)
+    _mark_entries_signed(entries, actor=actor)
+    flush_or_conflict()
+    return report
+
+
+def _check_can_sign(
+    report: Report, actor: User, services: SigningServices, expected_version: int | None
+) -> tuple[ReportTransition, list[Entry]]:
+    """The signing transition and the entries to sign, once the actor may sign with what
+    they have (certificate, signature image) and the report still holds entries."""
+    transition = _check(report, ReportAction.SIGN, actor, expected_version)
+    if services.signer_identity is None:
+        raise Invalid("Chưa cấu hình chứng thư số cho người ký; không thể ký số.")
+    if not services.signature_png:
+        raise Invalid("Bạn chưa tải lên ảnh chữ ký (PNG nền trong suốt) trong trang cá nhân.")
+    entries = report_entries(report)
+    if not entries:
+        raise Invalid("Báo cáo không còn hồ sơ nào; không thể ký.")
+    return transition, entries
+
+
+def _number_to_take(report: Report, year: int, expected_number: int | None) -> int:
+    """The sequence's next number; ``NumberChanged`` if it is not the one the signer was told."""
+    number = peek_next_number(report.campaign.agency.id, year)
+    if expected_number is not None and number != expected_number:
+        raise NumberChanged(report, expected_number, number)
+    return number
+
+
+def _lock_and_take_number(
+    report: Report, version: int, transition: ReportTransition, number: int, year: int
+) -> bool:
+    """Start of the write phase: lock the report (Conflict if it moved), take the number."""
+    if not _lock_report(report, version, transition.source):
+        raise Conflict(REPORT_STALE)
+    return take_number(report.campaign.agency.id, year, number)
+
+
+def _write_signature(
+    report: Report,
+    documents: _SignedDocuments,
+    transition: ReportTransition,
+    *,
+    actor: User,
+    services: SigningServices,
+    moment: datetime,
+) -> None:
+    """The write phase: store the signed files, number and date the report, log the signature."""
     final_sha = store_blob(documents.final_docx).sha256
     p7s_sha = store_blob(documents.p7s).sha256
     pdf_sha = store_blob(documents.signed_pdf).sha256 if documents.signed_pdf else None
+    signed_date = to_vn(moment).date()
     report.number = documents.number
     report.number_year = signed_date.year
     report.number_symbol = documents.number_symbol
@@ -586,10 +640,12 @@ def sign_report(
         f"Số {report.number_symbol}",
         moment,
     )
+
+
+def _mark_entries_signed(entries: list[Entry], *, actor: User) -> None:
+    """The system's "Ký duyệt" on every entry of the signed report."""
     for entry in entries:
         mark_signed(entry, actor=actor)
-    flush_or_conflict()
-    return report
 
 
 def issue_report(
@@ -609,49 +665,79 @@ def issue_report(
     transition = _check(report, ReportAction.ISSUE, actor, expected_version)
     checked_version = report.version
     moment = now or utcnow()
-    campaign = report.campaign
-    agency = campaign.agency
-    issued_pdf = None
-    agency_fp = None
-    if report.signed_pdf_sha256:
-        if services.agency_identity is None or not services.seal_png:
-            raise Invalid("Chưa cấu hình chứng thư số và ảnh con dấu của cơ quan.")
-        issued_pdf = signing.sign_by_agency(
-            db.session.get(Blob, report.signed_pdf_sha256).data,
-            signer=services.agency_identity.signer,
-            seal_png=services.seal_png,
-            number_symbol=report.number_symbol,
-            signed_at=to_vn(moment),
-            location=agency.place_name,
-        )
-        agency_fp = services.agency_identity.fingerprint
+    issued_pdf, agency_fp = _agency_signature(report, services, moment)
     signer = db.session.get(User, report.signed_by_id)
     subject = register_subject(report)
-    recipients = "; ".join(campaign.recipient_lines)
     # The write phase.
     if not _lock_report(report, checked_version, transition.source):
         raise Conflict(REPORT_STALE)
     pdf_sha = store_blob(issued_pdf).sha256 if issued_pdf else report.signed_pdf_sha256
-    db.session.add(
-        RegisterEntry(
-            agency_id=agency.id,
-            year=report.number_year,
-            number=report.number,
-            number_symbol=report.number_symbol,
-            doc_date=report.issued_date,
-            type_and_subject=subject,
-            signer_name=signer.full_name,
-            recipients=recipients,
-            archive_holder=f"Lưu: {ARCHIVE_LINE}",
-            copies=copies,
-            sent_date=to_vn(moment).date(),
-            received_by="Gửi qua Hệ thống",
-            note="",
-            report_id=report.id,
-        )
+    _register(report, signer=signer, subject=subject, copies=copies, moment=moment)
+    archived = _archive(
+        report, signer=signer, subject=subject, pdf_sha=pdf_sha, agency_fp=agency_fp, at=moment
     )
+    _mark_issued(report, transition, actor=actor, moment=moment)
+    flush_or_conflict()
+    return archived
+
+
+def _agency_signature(
+    report: Report, services: SigningServices, moment: datetime
+) -> tuple[bytes | None, str | None]:
+    """The signed PDF with the agency's signature and seal, and the agency certificate's
+    fingerprint; (None, None) when the report has no PDF (signed without LibreOffice)."""
+    if not report.signed_pdf_sha256:
+        return None, None
+    if services.agency_identity is None or not services.seal_png:
+        raise Invalid("Chưa cấu hình chứng thư số và ảnh con dấu của cơ quan.")
+    issued_pdf = signing.sign_by_agency(
+        db.session.get(Blob, report.signed_pdf_sha256).data,
+        signer=services.agency_identity.signer,
+        seal_png=services.seal_png,
+        number_symbol=report.number_symbol,
+        signed_at=to_vn(moment),
+        location=report.campaign.agency.place_name,
+    )
+    return issued_pdf, services.agency_identity.fingerprint
+
+
+def _register(
+    report: Report, *, signer: User, subject: str, copies: int, moment: datetime
+) -> RegisterEntry:
+    """The report's row in the outgoing register (sổ đăng ký văn bản đi)."""
+    campaign = report.campaign
+    row = RegisterEntry(
+        agency_id=campaign.agency.id,
+        year=report.number_year,
+        number=report.number,
+        number_symbol=report.number_symbol,
+        doc_date=report.issued_date,
+        type_and_subject=subject,
+        signer_name=signer.full_name,
+        recipients="; ".join(campaign.recipient_lines),
+        archive_holder=f"Lưu: {ARCHIVE_LINE}",
+        copies=copies,
+        sent_date=to_vn(moment).date(),
+        received_by="Gửi qua Hệ thống",
+        note="",
+        report_id=report.id,
+    )
+    db.session.add(row)
+    return row
+
+
+def _archive(
+    report: Report,
+    *,
+    signer: User,
+    subject: str,
+    pdf_sha: str | None,
+    agency_fp: str | None,
+    at: datetime,
+) -> ArchivedDocument:
+    """The issued report's record in the archive (lưu trữ), naming its stored files."""
     archived = ArchivedDocument(
-        agency_id=agency.id,
+        agency_id=report.campaign.agency.id,
         report_id=report.id,
         number_symbol=report.number_symbol,
         year=report.number_year,
@@ -661,7 +747,7 @@ def issue_report(
         signer_name=signer.full_name,
         signer_title=doc_context.signer_title(signer),
         signed_at=report.signed_at,
-        issued_at=moment,
+        issued_at=at,
         pdf_sha256=pdf_sha,
         docx_sha256=report.final_docx_sha256,
         p7s_sha256=report.p7s_sha256,
@@ -670,6 +756,13 @@ def issue_report(
         archive_line=ARCHIVE_LINE,
     )
     db.session.add(archived)
+    return archived
+
+
+def _mark_issued(
+    report: Report, transition: ReportTransition, *, actor: User, moment: datetime
+) -> None:
+    """Move the report to "Đã phát hành" and log it with its register number."""
     report.issued_at = moment
     report.issued_by_id = actor.id
     report.state = transition.target
@@ -682,8 +775,6 @@ def issue_report(
         f"Vào sổ văn bản đi số {report.number_symbol}",
         moment,
     )
-    flush_or_conflict()
-    return archived
 
 
 def register_subject(report: Report) -> str:

@@ -21,15 +21,21 @@ from danvan.documents import pdf as pdfmod
 from danvan.documents.html import docx_html
 from danvan.entries.forms import ActionForm
 from danvan.extensions import db
-from danvan.models import Blob, Campaign, Entry, Event, Report, Role, User, UserRole
-from danvan.operations import Conflict, OperationError
+from danvan.models import Blob, Campaign, Delegation, Entry, Event, Report, Role, User, UserRole
+from danvan.operations import Conflict
 from danvan.operations import entries as entry_ops
 from danvan.operations import reports as ops
 from danvan.reports import bp, previews
 from danvan.reports.forms import CompileForm, NarrativeForm, ReportActionForm
 from danvan.text import today_vn
-from danvan.web import commit_and_notify, flash_error, form_version, require
-from danvan.workflow import EntryAction, ReportAction, ReportState
+from danvan.web import commit_and_notify, flash_refusal, form_version, require, run_operation
+from danvan.workflow import (
+    EntryAction,
+    ReportAction,
+    ReportState,
+    report_action_transition,
+    report_transition_for,
+)
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CONFIRMED_ACTIONS = (ReportAction.SIGN, ReportAction.ISSUE)  # asked once more, naming the number
@@ -69,9 +75,12 @@ def _flash_conflict(error: Conflict, action: ReportAction, report: Report | None
         flash(error.message, "warning")
 
 
+COMPILED = "Đã tổng hợp {label} từ {count} hồ sơ đã duyệt."
+
+
 def _compiled_message(report: Report) -> str:
     count = len(ops.report_entries(report))
-    return f"Đã tổng hợp {ops.report_label(report)} từ {count} hồ sơ đã duyệt."
+    return COMPILED.format(label=ops.report_label(report), count=count)
 
 
 @bp.route("/ke-hoach/<int:campaign_id>/tong-hop", methods=["POST"])
@@ -81,29 +90,26 @@ def compile(campaign_id: int):
     form = CompileForm()  # version: the open report's as the page showed it, 0 for none
     if not form.validate_on_submit():
         abort(400)
-    try:
-        report = ops.compile_report(
-            campaign,
-            actor=current_user,
-            expected_version=form_version(form),
-            supplement=form.supplement.data == "1",
-        )
-    except ops.AlreadySigned:  # say so, and offer "Báo cáo bổ sung" instead of a new report
-        db.session.rollback()
+    outcome = run_operation(
+        ops.compile_report,
+        campaign,
+        actor=current_user,
+        expected_version=form_version(form),
+        supplement=form.supplement.data == "1",
+    )
+    if isinstance(outcome.error, ops.AlreadySigned):
+        # Say so, and offer "Báo cáo bổ sung" instead of a new report.
         return redirect(url_for("reports.supplement", campaign_id=campaign_id), 303)
-    except Conflict as error:
-        db.session.rollback()
+    if isinstance(outcome.error, Conflict):
         report = ops.open_report(campaign)
-        _flash_conflict(error, ReportAction.COMPILE, report)
+        _flash_conflict(outcome.error, ReportAction.COMPILE, report)
         if report is None:
             return redirect(url_for("campaigns.view", campaign_id=campaign_id), 303)
         return redirect(url_for("reports.view", report_id=report.id), 303)
-    except ops.Invalid as error:
-        flash_error(error)
+    if outcome.error:
+        flash_refusal(outcome.error)
         return redirect(url_for("reports.supplement", campaign_id=campaign_id), 303)
-    except OperationError as error:
-        db.session.rollback()
-        abort(error.status, description=error.message)
+    report = outcome.value
     done = _compiled_message(report)  # read before the commit expires the objects
     report_id = report.id
     commit_and_notify()
@@ -116,7 +122,7 @@ def compile(campaign_id: int):
 def supplement(campaign_id: int):
     """After the report was signed: which entries came since, and "Báo cáo bổ sung"."""
     campaign = db.get_or_404(Campaign, campaign_id)
-    require(current_user.has_role(*permissions.OVERSEER_ROLES))
+    require(permissions.sees_reports(current_user))
     current = ops.open_report(campaign)
     if current is not None:
         return redirect(url_for("reports.view", report_id=current.id), 303)
@@ -131,7 +137,6 @@ def supplement(campaign_id: int):
         previous=previous,
         entries=ops.unreported_entries(campaign),
         form=form,
-        can_compile=current_user.has_role(Role.OFFICE, Role.OFFICE_CHIEF),
     )
 
 
@@ -171,7 +176,12 @@ def view(report_id: int):
     if report.signer_id:
         action_form.signer_id.data = report.signer_id
     can_edit = permissions.can_act_report(current_user, report, ReportAction.EDIT).allowed
-    can_send_back = report.state == ReportState.SUBMITTED and report.signer_id == current_user.id
+    delegations = Delegation.active_for(current_user)
+    send_back_ids = {
+        e.id
+        for e in entries
+        if permissions.can_act(current_user, e, EntryAction.SEND_BACK, delegations)
+    }
     transitions = [
         t
         for t in permissions.available_report_transitions(current_user, report)
@@ -194,15 +204,15 @@ def view(report_id: int):
             for t in transitions
             if t.action in CONFIRMED_ACTIONS
         },
-        next_number=(
+        next_number=(  # while the report waits for a signature
             ops.next_number_symbol(report, today_vn())
-            if report.state == ReportState.SUBMITTED
+            if report_transition_for(ReportAction.SIGN, report.state_enum)
             else None
         ),
         today=today_vn(),
         previous=ops.supplemented_report(report),
         document=document,
-        can_send_back=can_send_back,
+        send_back_ids=send_back_ids,
         entry_form=ActionForm(),
         libreoffice=pdfmod.libreoffice_available(),
         can_preview=report.state_enum in PREVIEW_STATES and report.draft_docx_sha256,
@@ -241,15 +251,16 @@ def save_texts(report_id: int):
         flash("Nội dung quá dài hoặc biểu mẫu không hợp lệ.", "danger")
         return redirect(url_for("reports.view", report_id=report_id), 303)
     texts = {name: form[name].data or "" for name in ops.NARRATIVE_FIELDS}
-    try:
-        ops.update_report_texts(
-            report, actor=current_user, texts=texts, expected_version=form_version(form)
-        )
-    except Conflict as error:
-        flash_error(error)
-    except OperationError as error:
-        db.session.rollback()
-        abort(error.status, description=error.message)
+    outcome = run_operation(
+        ops.update_report_texts,
+        report,
+        actor=current_user,
+        texts=texts,
+        expected_version=form_version(form),
+        expected=(Conflict,),
+    )
+    if outcome.error:
+        flash_refusal(outcome.error)
     else:
         done = f"Đã lưu nội dung {ops.report_label(report)}."
         commit_and_notify()
@@ -262,43 +273,53 @@ def _posted_number(form) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
 
 
+# What each action of the report page says once done ("Lưu nội dung" has its own form).
+ACT_DONE = {
+    ReportAction.COMPILE: COMPILED,
+    ReportAction.SUBMIT: "Đã trình ký {label} tới {signer_title} {signer.full_name}.",
+    ReportAction.RETURN: "Đã trả lại {label} cho Văn phòng Sở.",
+    ReportAction.SIGN: "Đã ký báo cáo số {report.number_symbol}.",
+    ReportAction.ISSUE: (
+        "Đã phát hành báo cáo số {report.number_symbol}: đã vào sổ văn bản đi và lưu trữ."
+    ),
+    ReportAction.DELETE: (
+        "Đã xóa dự thảo {label} (không có hồ sơ nào); lịch sử xử lý vẫn được lưu."
+    ),
+}
+
+
+def _posted_signer(form) -> User:
+    signer = db.session.get(User, form.signer_id.data or 0)
+    if signer is None:
+        raise ops.Invalid("Vui lòng chọn người ký.")
+    return signer
+
+
+def _inputs(report: Report, names: tuple[str, ...], form) -> dict:
+    """What the operation takes besides the version, by the names the workflow table gives."""
+    makers = {
+        "signer": lambda: _posted_signer(form),
+        "comment": lambda: form.comment.data,
+        "services": lambda: services.signing_services(current_user, agency=report.campaign.agency),
+        "expected_number": lambda: _posted_number(form),
+    }
+    return {name: makers[name]() for name in names}
+
+
 def _act(report: Report, action: ReportAction, form) -> str:
-    """Run one report action; the success message, naming what was acted on."""
-    version = form_version(form)
-    label = ops.report_label(report)
-    if action == ReportAction.COMPILE:
-        ops.compile_report(report.campaign, actor=current_user, expected_version=version)
-        return _compiled_message(report)
-    if action == ReportAction.SUBMIT:
-        signer = db.session.get(User, form.signer_id.data or 0)
-        if signer is None:
-            raise ops.Invalid("Vui lòng chọn người ký.")
-        ops.submit_report(report, actor=current_user, signer=signer, expected_version=version)
-        title = doc_context.signer_title(signer)
-        return f"Đã trình ký {label} tới {title} {signer.full_name}."
-    if action == ReportAction.RETURN:
-        ops.return_report(
-            report, actor=current_user, comment=form.comment.data, expected_version=version
-        )
-        return f"Đã trả lại {label} cho Văn phòng Sở."
-    if action == ReportAction.SIGN:
-        svc = services.signing_services(current_user, agency=report.campaign.agency)
-        ops.sign_report(
-            report,
-            actor=current_user,
-            services=svc,
-            expected_version=version,
-            expected_number=_posted_number(form),
-        )
-        return f"Đã ký báo cáo số {report.number_symbol}."
-    if action == ReportAction.ISSUE:
-        svc = services.signing_services(current_user, agency=report.campaign.agency)
-        ops.issue_report(report, actor=current_user, services=svc, expected_version=version)
-        return f"Đã phát hành báo cáo số {report.number_symbol}: đã vào sổ văn bản đi và lưu trữ."
-    if action == ReportAction.DELETE:
-        ops.delete_report(report, actor=current_user, expected_version=version)
-        return f"Đã xóa dự thảo {label} (không có hồ sơ nào); lịch sử xử lý vẫn được lưu."
-    abort(404)
+    """Run the operation the workflow table names for the action; the success message."""
+    transition = report_action_transition(action)
+    given = _inputs(report, transition.inputs, form)
+    operation = getattr(ops, transition.operation)
+    operation(report, actor=current_user, expected_version=form_version(form), **given)
+    signer = given.get("signer")
+    return ACT_DONE[action].format(
+        label=ops.report_label(report),
+        count=len(ops.report_entries(report)),
+        report=report,
+        signer=signer,
+        signer_title=doc_context.signer_title(signer) if signer else "",
+    )
 
 
 @bp.route("/bao-cao/<int:report_id>/thao-tac/<action>", methods=["POST"])
@@ -312,29 +333,30 @@ def act(report_id: int, action: str):
     form = ReportActionForm()
     if not form.validate_on_submit():
         abort(400)
+    if action_enum not in ACT_DONE:  # "Lưu nội dung" posts its own form (save_texts)
+        abort(404)
     back = url_for("reports.view", report_id=report_id)
-    try:
-        done = _act(report, action_enum, form)
-    except ops.NumberChanged as error:  # the confirmation named another number: ask again
-        db.session.rollback()
-        flash(error.message, "warning")
+    outcome = run_operation(
+        _act,
+        report,
+        action_enum,
+        form,
+        expected=(Conflict, ops.Invalid, pdfmod.PdfConversionError),
+    )
+    if isinstance(outcome.error, ops.NumberChanged):  # the confirmation named another number
+        flash(outcome.error.message, "warning")
         return redirect(url_for("reports.confirm", report_id=report_id, action="sign"), 303)
-    except Conflict as error:
-        db.session.rollback()
-        _flash_conflict(error, action_enum, report)
-    except ops.Invalid as error:
-        flash_error(error)
-    except OperationError as error:
-        db.session.rollback()
-        abort(error.status, description=error.message)
-    except pdfmod.PdfConversionError as error:
-        db.session.rollback()
-        flash(f"Không tạo được bản PDF: {error}. Báo cáo chưa được ký.", "danger")
+    if isinstance(outcome.error, Conflict):
+        _flash_conflict(outcome.error, action_enum, report)
+    elif isinstance(outcome.error, pdfmod.PdfConversionError):
+        flash(f"Không tạo được bản PDF: {outcome.error}. Báo cáo chưa được ký.", "danger")
+    elif outcome.error:
+        flash_refusal(outcome.error)
     else:
         if action_enum == ReportAction.DELETE:
             back = url_for("campaigns.view", campaign_id=report.campaign_id)
         commit_and_notify()
-        flash(done, "success")
+        flash(outcome.value, "success")
     return redirect(back, 303)
 
 
@@ -348,20 +370,17 @@ def send_back_entry(report_id: int, entry_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        entry_ops.act(
-            entry,
-            EntryAction.SEND_BACK,
-            actor=current_user,
-            comment=form.comment.data,
-            expected_version=form_version(form),
-        )
-        ops.refresh_after_send_back(report, actor=current_user, entry=entry)
-    except (ops.Invalid, Conflict) as error:
-        flash_error(error)
-    except OperationError as error:
-        db.session.rollback()
-        abort(error.status, description=error.message)
+    # The entry's own "Trả về Văn phòng": it also logs it in the report and redraws the draft.
+    outcome = run_operation(
+        entry_ops.act,
+        entry,
+        EntryAction.SEND_BACK,
+        actor=current_user,
+        comment=form.comment.data,
+        expected_version=form_version(form),
+    )
+    if outcome.error:
+        flash_refusal(outcome.error)
     else:
         commit_and_notify()
         flash(f"Đã trả hồ sơ “{entry.title}” về Văn phòng.", "success")

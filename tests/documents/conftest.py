@@ -7,7 +7,6 @@ share that module name).
 from __future__ import annotations
 
 import io
-import os
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -17,7 +16,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from danvan.documents import images, pdf, pki, signing
+from danvan.demo import artwork
+from danvan.demo import pki as demo
+from danvan.documents import pdf, signing
+from tests.factories import require
 
 PASSWORD = b"demo-pass"
 AGENCY = "Sở Xây dựng tỉnh Hà Nam"
@@ -31,12 +33,10 @@ NUMBER_SYMBOL = "05/BC-SXD"
 
 def require_libreoffice() -> None:
     """Skip (or fail on CI) when LibreOffice is missing."""
-    if pdf.libreoffice_available():
-        return
-    missing = "LibreOffice (soffice) chưa được cài"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{missing}: trên CI (CI=true) bắt buộc phải có để thử chuyển .docx sang PDF.")
-    pytest.skip(f"{missing}: bỏ qua phép thử chuyển .docx sang PDF.")
+    require(
+        pdf.libreoffice_available(),
+        "LibreOffice (soffice) chưa được cài: cần để thử chuyển .docx sang PDF",
+    )
 
 
 def _fonts(run, size: float = 14, bold: bool = False, italic: bool = False) -> None:
@@ -151,13 +151,13 @@ def make_docx():
 
 
 @pytest.fixture(scope="session")
-def demo_pki() -> pki.DemoPKI:
-    return pki.make_demo_pki(agency_name=AGENCY, people=_people(), password=PASSWORD)
+def demo_pki() -> demo.DemoPKI:
+    return demo.make_demo_pki(agency_name=AGENCY, people=_people(), password=PASSWORD)
 
 
 @pytest.fixture(scope="session")
-def foreign_pki() -> pki.DemoPKI:
-    return pki.make_demo_pki(agency_name="Cơ quan khác", people=_people(), password=PASSWORD)
+def foreign_pki() -> demo.DemoPKI:
+    return demo.make_demo_pki(agency_name="Cơ quan khác", people=_people(), password=PASSWORD)
 
 
 @pytest.fixture(scope="session")
@@ -178,12 +178,12 @@ def sample_pdf(sample_docx) -> bytes:
 
 @pytest.fixture(scope="session")
 def signature_png() -> bytes:
-    return images.make_signature_png(DIRECTOR_NAME)
+    return artwork.make_signature_png(DIRECTOR_NAME)
 
 
 @pytest.fixture(scope="session")
 def seal_png() -> bytes:
-    return images.make_seal_png("Sở Xây dựng", "UBND tỉnh Hà Nam")
+    return artwork.make_seal_png("Sở Xây dựng", "UBND tỉnh Hà Nam")
 
 
 @pytest.fixture(scope="session")

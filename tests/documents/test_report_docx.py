@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import struct
@@ -33,6 +32,7 @@ from danvan.documents.model import (
     nd30_date_line,
 )
 from danvan.documents.report_docx import SIGNATURE_SPACE_LINES, render_report_docx
+from tests.factories import require
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -583,12 +583,7 @@ def test_format_vnd_and_date():
 # -- LibreOffice rendering ---------------------------------------------------------------------
 def _require_tools() -> None:
     missing = [t for t in ("soffice", "pdftotext", "pdffonts") if shutil.which(t) is None]
-    if not missing:
-        return
-    reason = f"LibreOffice/poppler not installed ({', '.join(missing)} missing): PDF check skipped"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason + "; CI=true requires them")
-    pytest.skip(reason)
+    require(not missing, f"LibreOffice/poppler not installed ({', '.join(missing)} missing)")
 
 
 def to_pdf(blob: bytes, tmp_path) -> bytes:

@@ -15,6 +15,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from danvan.demo import artwork
 from danvan.documents import images, pdf, pki, signing
 
 LO = pytest.mark.libreoffice
@@ -330,8 +331,8 @@ def test_generated_images_are_accepted(signature_png, seal_png):
     images.check_signature_png(seal_png)
     sig = Image.open(io.BytesIO(signature_png))
     seal = Image.open(io.BytesIO(seal_png))
-    assert (sig.mode, sig.size) == ("RGBA", images.SIGNATURE_SIZE)
-    assert (seal.mode, seal.size) == ("RGBA", (images.SEAL_SIZE, images.SEAL_SIZE))
+    assert (sig.mode, sig.size) == ("RGBA", artwork.SIGNATURE_SIZE)
+    assert (seal.mode, seal.size) == ("RGBA", (artwork.SEAL_SIZE, artwork.SEAL_SIZE))
     for img, dominant in ((sig, 2), (seal, 0)):  # blue signature, red seal
         ink = img.getchannel("A").point(lambda a: 255 if a > 200 else 0)
         mean = ImageStat.Stat(img.convert("RGB"), mask=ink).mean

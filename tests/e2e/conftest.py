@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import threading
+import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import got_request_exception
 from werkzeug.serving import make_server
 
-from tests.conftest import need
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -33,6 +40,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 10_000
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TIME = r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}"  # how pages show a moment
 
 
 CALL_REPORT = pytest.StashKey()
@@ -89,7 +98,9 @@ def live_server(app, world):
 
 @pytest.fixture(scope="session")
 def browser():
-    need(os.path.exists(CHROMIUM), f"không có Chromium tại {CHROMIUM} (apt-get install chromium)")
+    require(
+        os.path.exists(CHROMIUM), f"không có Chromium tại {CHROMIUM} (apt-get install chromium)"
+    )
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
@@ -152,3 +163,54 @@ def shot(request):
         return path
 
     return take
+
+
+# --- Helpers for the tests' pages -----------------------------------------------------------
+
+
+def png_bytes(width: int = 24, height: int = 16) -> bytes:
+    """A small valid PNG (red/yellow stripes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\x00" + (b"\xda\x25\x1d" if y % 4 < 2 else b"\xff\xcd\x00") * width for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def history(page: Page):
+    return page.locator("#history > li")
+
+
+def flash(page: Page, text: str):
+    return page.locator(".alert").filter(has_text=text)
+
+
+def field(page: Page, label: str):
+    return page.get_by_label(label, exact=True)
+
+
+def expect_history(page: Page, expected: list[tuple[str, str]]) -> None:
+    """The history lists exactly these (action, actor) pairs in order, each with a time."""
+    from playwright.sync_api import expect
+
+    items = history(page)
+    expect(items).to_have_count(len(expected))
+    for i, (action, actor) in enumerate(expected):
+        item = items.nth(i)
+        expect(item.locator("strong").first).to_have_text(action)
+        expect(item).to_contain_text(actor)
+        shown = item.locator("span.text-muted").first
+        expect(shown).to_have_text(re.compile(rf"^{TIME}$"))
+        # Vietnam time (UTC+07:00), not the server's UTC.
+        at = datetime.strptime(shown.inner_text(), "%d/%m/%Y %H:%M").replace(tzinfo=VN_TZ)
+        assert abs(datetime.now(VN_TZ) - at) < timedelta(minutes=5), shown.inner_text()

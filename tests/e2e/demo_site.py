@@ -66,7 +66,8 @@ def seed_demo_site(app, tmp_path: Path) -> dict:
     pending = db.session.scalar(
         select(Entry)
         .where(
-            Entry.state == EntryState.PENDING_UNIT.value,
+            Entry.state == EntryState.PENDING.value,
+            Entry.step_kind == "unit_head",
             Entry.unit_id == users["tp.qlxd"].unit_id,
         )
         .order_by(Entry.id)
@@ -170,3 +171,29 @@ def screenshot_path(main: MainPage, viewport: str, kind: str = "layout") -> Path
     folder = SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{kind}-{main.name}-{main.username or 'khach'}-{viewport}.png"
+
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# --- axe-core, served from the page's own origin (the CSP stays as it is) ----------------
+
+AXE = _REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_URL = "**/__test__/axe.min.js"
+BLOCKING = {"serious", "critical"}
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core on the page as it stands; its violations."""
+    page.unroute(AXE_URL)
+    page.route(AXE_URL, lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+    page.add_script_tag(url="/__test__/axe.min.js")
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return result["violations"]
+
+
+def describe(violation: dict) -> str:
+    nodes = "; ".join(
+        f"{' '.join(n['target'])} ({n.get('failureSummary', '').splitlines()[-1].strip()})"
+        for n in violation["nodes"][:3]
+    )
+    return f"[{violation['impact']}] {violation['id']}: {violation['help']} — {nodes}"

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import need
-from tests.e2e.conftest import REPO_ROOT
 from tests.e2e.demo_site import (
+    AXE,
+    BLOCKING,
     VIEWPORTS,
     Sessions,
+    axe_violations,
+    describe,
     main_pages,
     open_main_page,
     screenshot_path,
     seed_demo_site,
 )
-
-AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-AXE_URL = "**/__test__/axe.min.js"
-BLOCKING = {"serious", "critical"}
+from tests.factories import require
 
 
 @pytest.fixture
@@ -33,27 +32,10 @@ def world(app, tmp_path):
 
 @pytest.fixture
 def sessions(browser, live_server):
-    need(AXE.exists(), f"chưa cài axe-core ({AXE}): chạy `make install-dev` (npm ci)")
+    require(AXE.exists(), f"chưa cài axe-core ({AXE}): chạy `make install-dev` (npm ci)")
     opened = Sessions(browser, live_server)
     yield opened
     opened.close()
-
-
-def axe_violations(page) -> list[dict]:
-    """Run axe-core on the page as it stands; its violations."""
-    page.unroute(AXE_URL)
-    page.route(AXE_URL, lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
-    page.add_script_tag(url="/__test__/axe.min.js")
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return result["violations"]
-
-
-def describe(violation: dict) -> str:
-    nodes = "; ".join(
-        f"{' '.join(n['target'])} ({n.get('failureSummary', '').splitlines()[-1].strip()})"
-        for n in violation["nodes"][:3]
-    )
-    return f"[{violation['impact']}] {violation['id']}: {violation['help']} — {nodes}"
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

@@ -8,73 +8,22 @@ the person sees: the state badge, the flash message, the history and the header'
 from __future__ import annotations
 
 import re
-import struct
-import zlib
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from danvan.extensions import db
 from danvan.models import Entry, Event
+from tests.e2e.conftest import expect_history, field, flash, history, png_bytes
 
 TITLE = "Hội nghị tuyên truyền pháp luật về xây dựng cho người dân phường Lê Hồng Phong"
 RESULT = "Người dân nắm được thủ tục cấp giấy phép xây dựng nhà ở riêng lẻ.\nĐã giải đáp 7 ý kiến."
 PHOTO_NAME = "Ảnh hội nghị ngày 12-10.png"
 COMMENT = "Bổ sung số người dân tham gia"
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-TIME = r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}"
-
-
-def png_bytes(width: int = 24, height: int = 16) -> bytes:
-    """A small valid PNG (red/yellow stripes)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(
-        b"\x00" + (b"\xda\x25\x1d" if y % 4 < 2 else b"\xff\xcd\x00") * width for y in range(height)
-    )
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def state_badge(page: Page):
     return page.locator("#entry-state")
-
-
-def history(page: Page):
-    return page.locator("#history > li")
-
-
-def flash(page: Page, text: str):
-    return page.locator(".alert").filter(has_text=text)
-
-
-def field(page: Page, label: str):
-    return page.get_by_label(label, exact=True)
-
-
-def expect_history(page: Page, expected: list[tuple[str, str]]) -> None:
-    """The history lists exactly these (action, actor) pairs in order, each with a time."""
-    items = history(page)
-    expect(items).to_have_count(len(expected))
-    for i, (action, actor) in enumerate(expected):
-        item = items.nth(i)
-        expect(item.locator("strong").first).to_have_text(action)
-        expect(item).to_contain_text(actor)
-        shown = item.locator("span.text-muted").first
-        expect(shown).to_have_text(re.compile(rf"^{TIME}$"))
-        # Vietnam time (UTC+07:00), not the server's UTC.
-        at = datetime.strptime(shown.inner_text(), "%d/%m/%Y %H:%M").replace(tzinfo=VN_TZ)
-        assert abs(datetime.now(VN_TZ) - at) < timedelta(minutes=5), shown.inner_text()
 
 
 def event_count(entry_id: int, action: str | None = None) -> int:
@@ -145,7 +94,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     shot(staff, "02-draft-with-photo")
     staff.locator("#entry-actions").get_by_role("button", name="Gửi duyệt").click()
     expect(flash(staff, "Đã gửi duyệt hồ sơ “")).to_be_visible()
-    expect(state_badge(staff)).to_have_text("Chờ trưởng phòng duyệt")
+    expect(state_badge(staff)).to_have_text("Chờ Trưởng phòng duyệt")
     expect(staff.get_by_role("link", name="Sửa", exact=True)).to_have_count(0)
     # Evidence can still be added until the head approves (issue 7).
     expect(staff.locator("form.upload-form")).to_have_count(1)
@@ -153,7 +102,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
         staff,
         [("Tạo hồ sơ", staff_name), ("Thêm minh chứng", staff_name), ("Gửi duyệt", staff_name)],
     )
-    expect(history(staff).nth(2)).to_contain_text("Nháp → Chờ trưởng phòng duyệt")
+    expect(history(staff).nth(2)).to_contain_text("Nháp → Chờ Trưởng phòng duyệt")
     shot(staff, "03-submitted")
 
     # 3. The unit head sees it in the inbox and returns it; first without a comment.
@@ -165,13 +114,13 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     expect(rows).to_have_count(1)
     row = rows.first
     expect(row.get_by_role("link", name=TITLE)).to_be_visible()
-    for text in ("Phòng Quản lý xây dựng", staff_name, "12/10/2023", "Chờ trưởng phòng duyệt"):
+    for text in ("Phòng Quản lý xây dựng", staff_name, "12/10/2023", "Chờ Trưởng phòng duyệt"):
         expect(row).to_contain_text(text)
     expect(row.get_by_role("button", name="Duyệt", exact=True)).to_be_visible()
     shot(head, "04-head-inbox")
     row.get_by_role("link", name=TITLE).click()
     expect(head).to_have_url(re.compile(rf"/hoat-dong/{entry_id}$"))
-    expect(state_badge(head)).to_have_text("Chờ trưởng phòng duyệt")
+    expect(state_badge(head)).to_have_text("Chờ Trưởng phòng duyệt")
     photo_link = head.locator("#attachments").get_by_role("link", name=PHOTO_NAME)
     download = head.request.get(photo_link.get_attribute("href"))
     assert download.status == 200
@@ -186,7 +135,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     head.wait_for_timeout(300)
     expect(head).to_have_url(re.compile(rf"/hoat-dong/{entry_id}$"))
     head.reload()
-    expect(state_badge(head)).to_have_text("Chờ trưởng phòng duyệt")
+    expect(state_badge(head)).to_have_text("Chờ Trưởng phòng duyệt")
     expect(history(head)).to_have_count(3)
     assert event_count(entry_id, "return") == 0
 
@@ -194,7 +143,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     comment_box.fill("   ")
     return_button.click()
     expect(flash(head, "Vui lòng nhập ý kiến khi trả lại.")).to_be_visible()
-    expect(state_badge(head)).to_have_text("Chờ trưởng phòng duyệt")
+    expect(state_badge(head)).to_have_text("Chờ Trưởng phòng duyệt")
     expect(history(head)).to_have_count(3)
 
     comment_box.fill(COMMENT)
@@ -204,7 +153,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     expect(head.locator("#return-comment")).to_contain_text(COMMENT)
     expect(head.locator("#todo-count")).to_have_text("0")
     expect(history(head).last).to_contain_text(f"“{COMMENT}”")
-    expect(history(head).last).to_contain_text("Chờ trưởng phòng duyệt → Bị trả lại")
+    expect(history(head).last).to_contain_text("Chờ Trưởng phòng duyệt → Bị trả lại")
 
     # 4. Staff sees the comment, corrects the number of citizens and sends it again.
     staff.goto(f"/hoat-dong/{entry_id}")
@@ -223,13 +172,13 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     shot(staff, "06-edit-form")
     staff.get_by_role("button", name="Lưu và gửi duyệt lại").click()
     expect(flash(staff, "Đã lưu và gửi duyệt lại hồ sơ “")).to_be_visible()
-    expect(state_badge(staff)).to_have_text("Chờ trưởng phòng duyệt")
+    expect(state_badge(staff)).to_have_text("Chờ Trưởng phòng duyệt")
     expect(staff.locator("#return-comment")).to_have_count(0)
     expect(staff.locator("dl.entry-fields")).to_contain_text("40 cán bộ, đảng viên; 35 người dân")
     expect(staff.locator("#todo-count")).to_have_text("0")
     resubmit = history(staff).filter(has=staff.locator("strong", has_text="Gửi duyệt lại"))
     expect(resubmit).to_have_count(1)
-    expect(resubmit).to_contain_text("Bị trả lại → Chờ trưởng phòng duyệt")
+    expect(resubmit).to_contain_text("Bị trả lại → Chờ Trưởng phòng duyệt")
     expect(resubmit.locator("summary")).to_have_text("Thay đổi kể từ lần trả lại (1)")
     change_rows = resubmit.locator("table.changes tbody tr")
     expect(change_rows).to_have_count(1)
@@ -239,7 +188,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     # 5. The head approves (a rapid double click: exactly one transition), then Văn phòng.
     head.goto(f"/hoat-dong/{entry_id}")
     expect(head.locator("#todo-count")).to_have_text("1")
-    expect(state_badge(head)).to_have_text("Chờ trưởng phòng duyệt")
+    expect(state_badge(head)).to_have_text("Chờ Trưởng phòng duyệt")
     rows_before = history(head).count()
     approve_form = head.locator("#entry-actions form[action$='/thao-tac/approve']")
     replay = {
@@ -249,7 +198,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     replay_url = approve_form.get_attribute("action")
     approve_form.get_by_role("button", name="Duyệt", exact=True).dblclick()
     expect(flash(head, "Đã duyệt hồ sơ “")).to_be_visible()
-    expect(state_badge(head)).to_have_text("Chờ Văn phòng duyệt")
+    expect(state_badge(head)).to_have_text("Chờ Văn phòng Sở duyệt")
     expect(history(head)).to_have_count(rows_before + 1)
     head.wait_for_timeout(300)  # let a second request, if one went out, finish
     head.reload()
@@ -271,7 +220,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     row = office.locator("#inbox-table tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(TITLE)
-    expect(row).to_contain_text("Chờ Văn phòng duyệt")
+    expect(row).to_contain_text("Chờ Văn phòng Sở duyệt")
     shot(office, "08-office-inbox")
     row.get_by_role("button", name="Duyệt", exact=True).click()
     expect(flash(office, "Đã duyệt hồ sơ “")).to_be_visible()
@@ -294,8 +243,10 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
             ("Duyệt", office_name),
         ],
     )
-    expect(history(office).nth(5)).to_contain_text("Chờ trưởng phòng duyệt → Chờ Văn phòng duyệt")
-    expect(history(office).nth(6)).to_contain_text("Chờ Văn phòng duyệt → Đã duyệt")
+    expect(history(office).nth(5)).to_contain_text(
+        "Chờ Trưởng phòng duyệt → Chờ Văn phòng Sở duyệt"
+    )
+    expect(history(office).nth(6)).to_contain_text("Chờ Văn phòng Sở duyệt → Đã duyệt")
     shot(office, "09-approved-history")
 
     staff.reload()
@@ -310,7 +261,7 @@ def test_entry_through_the_whole_chain(world, page_for, shot):
     field(staff, "Đến ngày").fill("17/10/2023")
     staff.get_by_role("button", name="Lưu và gửi duyệt").dblclick()
     expect(flash(staff, "Đã lưu và gửi duyệt hồ sơ “")).to_be_visible()
-    expect(state_badge(staff)).to_have_text("Chờ trưởng phòng duyệt")
+    expect(state_badge(staff)).to_have_text("Chờ Trưởng phòng duyệt")
     staff.wait_for_timeout(300)
     assert db.session.scalar(select(func.count(Entry.id))) == entries_before + 1
     head.reload()

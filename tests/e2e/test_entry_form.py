@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from danvan.extensions import db
 from danvan.models import Entry, Event
 from danvan.operations import entries as ops
-from tests.e2e.test_entry_chain import expect_history, field, flash, history, png_bytes
+from tests.e2e.conftest import expect_history, field, flash, history, png_bytes
 from tests.factories import create_campaign
 
 VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
@@ -171,7 +171,7 @@ def test_new_entry_with_evidence_from_form_to_unit_approval(world, page_for, sho
         flash(staff, f"Đã lưu và gửi duyệt hồ sơ {SHORT} (kèm 3 tệp minh chứng).")
     ).to_be_visible()
     expect(flash(staff, "(🎁 ở “Quà tặng, hiện vật”)")).to_be_visible()
-    expect(staff.locator("#entry-state")).to_have_text("Chờ trưởng phòng duyệt")
+    expect(staff.locator("#entry-state")).to_have_text("Chờ Trưởng phòng duyệt")
     entry_id = int(staff.url.rsplit("/", 1)[1])
     expect(staff.locator("#attachments li")).to_have_count(3)
     expect_history(
@@ -203,7 +203,7 @@ def test_new_entry_with_evidence_from_form_to_unit_approval(world, page_for, sho
     expect(flash(head, f"Đã duyệt hồ sơ {SHORT}.")).to_be_visible()
     shot(head, f"{viewport}-09-head-approved")
     staff.reload()
-    expect(staff.locator("#entry-state")).to_have_text("Chờ Văn phòng duyệt")
+    expect(staff.locator("#entry-state")).to_have_text("Chờ Văn phòng Sở duyệt")
     expect(staff.locator("#evidence")).to_have_count(0)
     db.session.rollback()  # read what the server committed, not an older snapshot
     entry = db.session.get(Entry, entry_id)

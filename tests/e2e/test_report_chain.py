@@ -21,15 +21,16 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from danvan import keys
-from danvan.documents import images, signing
+from danvan.blobs import store_blob
+from danvan.demo import artwork
 from danvan.documents import pdf as pdfmod
+from danvan.documents import signing
 from danvan.extensions import db
 from danvan.models import ArchivedDocument, Entry, Event, RegisterEntry, Report
 from danvan.operations import entries as entry_ops
-from danvan.operations.entries import store_blob
 from danvan.text import today_vn
 from danvan.workflow import EntryAction
-from tests.conftest import need
+from tests.factories import require
 
 SPECIAL_TITLE = "Đối thoại \"Nhà ở & đất đai\" <lần 2> với 'hộ dân' 🏠"
 PRINTED_TITLE = SPECIAL_TITLE.removesuffix(" 🏠")  # as the .docx and the PDF print it
@@ -110,7 +111,7 @@ def verify(page: Page, name: str, data: bytes, mime: str):
 
 
 def test_report_through_the_whole_chain(world, app, key_dir, page_for, shot, tmp_path):
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     campaign_id = world.campaign.id
     director_id = world.director.id
     director_label = f"{world.director.full_name} ({world.director.role_labels})"
@@ -119,7 +120,9 @@ def test_report_through_the_whole_chain(world, app, key_dir, page_for, shot, tmp
     assert roots, "no demo CA in the instance folder"
 
     # Set-up with the ORM: the agency seal and three approved entries.
-    world.agency.seal_sha256 = store_blob(images.make_seal_png("SỞ XÂY DỰNG", "TỈNH HÀ NAM")).sha256
+    world.agency.seal_sha256 = store_blob(
+        artwork.make_seal_png("SỞ XÂY DỰNG", "TỈNH HÀ NAM")
+    ).sha256
     special = approve(world, world.staff_b, world.head_b, SPECIAL_TITLE)
     approve(world, world.staff_a, world.head_a, PLAIN_TITLE)
     sent_back = approve(world, world.staff_a, world.head_a, SENT_BACK_TITLE)
@@ -154,7 +157,7 @@ def test_report_through_the_whole_chain(world, app, key_dir, page_for, shot, tmp
         expect(director.locator("#signature-card")).to_contain_text("Chưa có ảnh chữ ký.")
     shot(director, "00-profile-refused")
     signature = tmp_path / "chu-ky.png"
-    signature.write_bytes(images.make_signature_png(world.director.full_name))
+    signature.write_bytes(artwork.make_signature_png(world.director.full_name))
     picker.set_input_files(signature)
     upload.click()
     expect(flash(director, "Đã cập nhật ảnh chữ ký.")).to_be_visible()
@@ -262,7 +265,7 @@ def test_report_through_the_whole_chain(world, app, key_dir, page_for, shot, tmp
     shot(director, "06-director-sent-back")
 
     office.goto(f"/hoat-dong/{sent_back_id}")
-    expect(office.locator("#entry-state")).to_have_text("Chờ Văn phòng duyệt")
+    expect(office.locator("#entry-state")).to_have_text("Chờ Văn phòng Sở duyệt")
     expect(office.locator("#return-comment")).to_contain_text(SEND_BACK_COMMENT)
     shot(office, "07-entry-sent-back")
 

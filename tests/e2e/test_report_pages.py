@@ -19,8 +19,7 @@ from danvan.models import Report
 from danvan.reports import previews
 from danvan.text import today_vn
 from danvan.workflow import ReportState
-from tests.conftest import need
-from tests.test_reports import submitted
+from tests.factories import require, submitted
 
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 SLOW_MS = 90_000  # signing runs LibreOffice inside the request
@@ -46,7 +45,7 @@ def flash(page: Page, text: str):
 @pytest.fixture
 def report(dept):
     """The 2023 report, compiled and sent to the director for signature."""
-    need(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
     report = submitted(dept)
     yield report
     previews.wait_for_renders()
