@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from danvan.auth import views  # noqa: E402,F401
+from danvan.auth import password_change, views  # noqa: E402,F401

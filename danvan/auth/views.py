@@ -22,10 +22,10 @@ from danvan.auth.sessions import (
     end_session,
     start_session,
 )
+from danvan.blobs import store_blob
 from danvan.documents.images import check_signature_png
 from danvan.extensions import db
 from danvan.models import Blob, User
-from danvan.operations.entries import store_blob
 
 THROTTLED = "Bạn đã đăng nhập sai quá nhiều lần. Vui lòng đợi một phút rồi thử lại."
 
@@ -107,6 +107,7 @@ def change_password():
         else:
             user = current_user._get_current_object()
             user.set_password(form.new.data)
+            user.must_change_password = False  # set by an administrator's reset
             end_all_sessions(user, keep=current_session_row(user))
             db.session.commit()
             flash("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.", "success")
