@@ -220,3 +220,8 @@ def deactivate_user_command(username: str) -> None:
     ended = end_all_sessions(user)
     db.session.commit()
     click.echo(f"Đã khóa tài khoản {user.username}; đã kết thúc {ended} phiên đăng nhập.")
+
+
+from danvan.plans.cli import register as _register_plans  # noqa: E402
+
+_register_plans(danvan_cli)
