@@ -36,13 +36,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     app.config.from_mapping(config_module.DEFAULTS)
-    instance_file = Path(app.instance_path) / "config.py"
-    if instance_file.exists() and not (test_config or {}).get("IGNORE_INSTANCE_CONFIG"):
-        values: dict = {}
-        exec(compile(instance_file.read_text("utf-8"), str(instance_file), "exec"), values)
-        values = {k: v for k, v in values.items() if k.isupper()}
-        config_module.check_keys(values, str(instance_file))
-        app.config.update(values)
+    if not (test_config or {}).get("IGNORE_INSTANCE_CONFIG"):
+        # Flask's loader, into a scratch Config first: its keys are checked before any applies.
+        values = app.config_class(app.instance_path)
+        if values.from_pyfile("config.py", silent=True):
+            config_module.check_keys(values, os.path.join(app.instance_path, "config.py"))
+            app.config.update(values)
     app.config.update(config_module.env_overrides())
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k != "IGNORE_INSTANCE_CONFIG"})
@@ -114,6 +113,14 @@ def _register_blueprints(app: Flask) -> None:
     from danvan.reports import bp as reports_bp
 
     for bp in (auth_bp, campaigns_bp, entries_bp, inbox_bp, reports_bp, archive_bp):
+        app.register_blueprint(bp)
+
+    from danvan.admin import bp as admin_bp
+    from danvan.campaign_admin import bp as campaign_admin_bp
+    from danvan.delegations import bp as delegations_bp
+    from danvan.plans.views import bp as plans_bp
+
+    for bp in (admin_bp, campaign_admin_bp, delegations_bp, plans_bp):
         app.register_blueprint(bp)
 
 
