@@ -184,9 +184,7 @@ def visibility_filter(user: User):
         return own | not_private
     units = _head_unit_ids(user) | ({user.unit_id} if user.unit_id else set())
     # A user named at a step sees what waits for them and what they approved.
-    named = [step_condition(i) for i in identities(user) if i.user_id != user.id] + [
-        step_condition(Identity(user.id, frozenset(r.value for r in user.roles), user.unit_id))
-    ]
+    named = [step_condition(i) for i in identities(user)]
     approved = select(EntryApproval.id).where(
         EntryApproval.entry_id == Entry.id, EntryApproval.user_id == user.id
     )
