@@ -118,9 +118,11 @@ def _register_blueprints(app: Flask) -> None:
     from danvan.admin import bp as admin_bp
     from danvan.campaign_admin import bp as campaign_admin_bp
     from danvan.delegations import bp as delegations_bp
+    from danvan.exports import bp as exports_bp
     from danvan.plans.views import bp as plans_bp
+    from danvan.public import bp as public_bp
 
-    for bp in (admin_bp, campaign_admin_bp, delegations_bp, plans_bp):
+    for bp in (admin_bp, campaign_admin_bp, delegations_bp, plans_bp, exports_bp, public_bp):
         app.register_blueprint(bp)
 
 
