@@ -211,6 +211,25 @@ def filter_units(user: User) -> list[Unit]:
 OVERVIEW_STATES = [s for s in EntryState if s not in (EntryState.DRAFT, EntryState.WITHDRAWN)]
 
 
+def units_without_submissions(campaign: Campaign) -> list[Unit]:
+    """Active units of the campaign's agency that have sent nothing (drafts do not count)."""
+    sent = (
+        select(Entry.id)
+        .where(
+            Entry.campaign_id == campaign.id,
+            Entry.unit_id == Unit.id,
+            Entry.state.in_([s.value for s in OVERVIEW_STATES]),
+        )
+        .exists()
+    )
+    stmt = (
+        select(Unit)
+        .where(Unit.agency_id == campaign.agency_id, Unit.active.is_(True), ~sent)
+        .order_by(Unit.position, Unit.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def _column_key(state: str, step_kind: str | None) -> str:
     return f"{state}:{step_kind}" if state == EntryState.PENDING and step_kind else state
 

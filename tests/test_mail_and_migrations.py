@@ -162,7 +162,18 @@ def test_remind_command_mails_authors_and_approvers(world, app, smtp):
     result = app.test_cli_runner().invoke(args=["danvan", "remind"])
     assert result.exit_code == 0, result.output
     by_rcpt = {rcpt[0]: msg for rcpt, msg in inbox.messages}
-    assert set(by_rcpt) == {"cv.a@example.vn", "tp.b@example.vn"}
+    # The 2023 deadline is long past: besides the draft's author and the approver, unit A
+    # (a draft only) hears it has sent nothing, and Văn phòng that no report went up.
+    assert set(by_rcpt) == {
+        "cv.a@example.vn",
+        "tp.b@example.vn",
+        "cv.a2@example.vn",
+        "tp.a@example.vn",
+        "vp@example.vn",
+        "cvp@example.vn",
+    }
+    assert "chưa gửi hoạt động nào" in by_rcpt["cv.a2@example.vn"].get_content()
+    assert "chưa gửi hoạt động nào" not in by_rcpt["tp.b@example.vn"].get_content()
     assert "Bản nháp chưa gửi (Nháp)" in by_rcpt["cv.a@example.vn"].get_content()
     assert f"/hoat-dong/{draft.id}" in by_rcpt["cv.a@example.vn"].get_content()
     assert "chờ bạn duyệt: 1 hồ sơ" in by_rcpt["tp.b@example.vn"].get_content()
