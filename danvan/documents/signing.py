@@ -34,7 +34,7 @@ from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
 from pyhanko_certvalidator import ValidationContext
 
-from . import images
+from . import images, pdfa
 from . import pdf as pdfmod
 from .pdf import embedded_files, extract_embedded_file
 from .pki import cert_common_name, cert_fingerprint, to_asn1_cert
@@ -230,6 +230,14 @@ def _writer(data: bytes) -> IncrementalPdfFileWriter:
         raise ValueError("Tệp không phải là PDF hợp lệ hoặc đã bị hỏng.") from exc
 
 
+def _stay_within_pdf_17(writer: IncrementalPdfFileWriter) -> None:
+    """Undo the /Version 2.0 pyHanko sets for an /AF association: PDF/A-3, which defines /AF
+    for PDF 1.7, must not claim 2.0 (the ESIC extension for PAdES needs only 1.7)."""
+    writer.root["/Version"] = generic.pdf_name("/1.7")
+    writer.update_root()
+    writer.output_version = (1, 7)
+
+
 def _png_image(data: bytes) -> Image.Image:
     images.check_signature_png(data)
     with Image.open(io.BytesIO(data)) as img:
@@ -241,7 +249,13 @@ def _ascii_name(name: str) -> str:
     return "".join(c for c in plain if c.isascii() and not unicodedata.combining(c)) or "file"
 
 
-def _sign(writer, *, signer, meta, style, spec, params=None, system_time=None) -> bytes:
+class PdfaLost(ValueError):
+    """A signature would take a PDF/A-3b file out of PDF/A (nothing is stored then)."""
+
+
+def _sign(
+    writer, *, source: bytes, signer, meta, style, spec, params=None, system_time=None
+) -> bytes:
     out = io.BytesIO()
     pdf_signer = _TimedPdfSigner(
         meta, signer, stamp_style=style, new_field_spec=spec, system_time=system_time
@@ -250,7 +264,13 @@ def _sign(writer, *, signer, meta, style, spec, params=None, system_time=None) -
         pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
     except Exception as exc:
         raise ValueError(f"Không ký được văn bản: {exc}") from exc
-    return out.getvalue()
+    signed = out.getvalue()
+    # A PDF/A-3b source must still meet the essentials after each signature (checked here,
+    # not trusted: a library update could change what the signing writer declares).
+    lost = pdfa.pdfa_problems(signed) if not pdfa.pdfa_problems(source) else []
+    if lost:
+        raise PdfaLost("Bản PDF sau khi ký không còn đạt chuẩn PDF/A-3b: " + " ".join(lost))
+    return signed
 
 
 def _signer_box(pdf: bytes, signer_name: str, aspect: float) -> tuple[int, tuple[float, ...]]:
@@ -309,6 +329,7 @@ def sign_by_signer(
         af_relationship=generic.pdf_name("/Source"),
     )
     embed.embed_file(w, spec)
+    _stay_within_pdf_17(w)
     style = stamp.StaticStampStyle(
         background=pdf_images.PdfImage(img),
         border_width=0,
@@ -327,7 +348,7 @@ def sign_by_signer(
         name=signer_name,
     )
     field = fields.SigFieldSpec(field_name, on_page=page, box=tuple(round(v, 2) for v in box))
-    return _sign(w, signer=signer, meta=meta, style=style, spec=field, system_time=when)
+    return _sign(w, source=pdf, signer=signer, meta=meta, style=style, spec=field, system_time=when)
 
 
 @dataclass(frozen=True)
@@ -411,7 +432,14 @@ def sign_by_agency(
     params = {"number_symbol": number_symbol, "ts_vn": when.isoformat()}
     w = _writer(pdf)
     return _sign(
-        w, signer=signer, meta=meta, style=style, spec=field, params=params, system_time=when
+        w,
+        source=pdf,
+        signer=signer,
+        meta=meta,
+        style=style,
+        spec=field,
+        params=params,
+        system_time=when,
     )
 
 

@@ -500,17 +500,20 @@ def _render_signed(
         # The PDF is drawn from the same document without the embedded image: the visible
         # PAdES stamp puts the signature image in its place (no double image).
         pdf = pdfmod.docx_to_pdf(render_report_docx(data), timeout=services.pdf_timeout)
-        signed_pdf = signing.sign_by_signer(
-            pdf,
-            signer=identity.signer,
-            signature_png=services.signature_png,
-            docx=final_docx,
-            docx_name=f"{number_symbol.replace('/', '-')}.docx",
-            signer_name=actor.full_name,
-            reason="Phê duyệt báo cáo",
-            location=agency.place_name,
-            signed_at=to_vn(moment),
-        )
+        try:
+            signed_pdf = signing.sign_by_signer(
+                pdf,
+                signer=identity.signer,
+                signature_png=services.signature_png,
+                docx=final_docx,
+                docx_name=f"{number_symbol.replace('/', '-')}.docx",
+                signer_name=actor.full_name,
+                reason="Phê duyệt báo cáo",
+                location=agency.place_name,
+                signed_at=to_vn(moment),
+            )
+        except signing.PdfaLost as exc:
+            raise Invalid(str(exc)) from exc
     return _SignedDocuments(number, number_symbol, final_docx, p7s, signed_pdf)
 
 
@@ -690,14 +693,17 @@ def _agency_signature(
         return None, None
     if services.agency_identity is None or not services.seal_png:
         raise Invalid("Chưa cấu hình chứng thư số và ảnh con dấu của cơ quan.")
-    issued_pdf = signing.sign_by_agency(
-        db.session.get(Blob, report.signed_pdf_sha256).data,
-        signer=services.agency_identity.signer,
-        seal_png=services.seal_png,
-        number_symbol=report.number_symbol,
-        signed_at=to_vn(moment),
-        location=report.campaign.agency.place_name,
-    )
+    try:
+        issued_pdf = signing.sign_by_agency(
+            db.session.get(Blob, report.signed_pdf_sha256).data,
+            signer=services.agency_identity.signer,
+            seal_png=services.seal_png,
+            number_symbol=report.number_symbol,
+            signed_at=to_vn(moment),
+            location=report.campaign.agency.place_name,
+        )
+    except signing.PdfaLost as exc:
+        raise Invalid(str(exc)) from exc
     return issued_pdf, services.agency_identity.fingerprint
 
 
