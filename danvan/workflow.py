@@ -579,7 +579,7 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         _R.SUBMITTED,
         Party.OFFICE_CHIEF,
         operation="submit_report",
-        inputs=("signer",),
+        inputs=("signer", "accept_deviations"),
     ),
     ReportTransition(
         _RA.RETURN,
@@ -599,7 +599,7 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         style="success",
         excludes=(Exclusion.REPORT_PREPARER,),
         operation="sign_report",
-        inputs=("services", "expected_number"),
+        inputs=("services", "expected_number", "accept_deviations"),
     ),
     ReportTransition(
         _RA.ISSUE,

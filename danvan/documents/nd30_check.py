@@ -318,6 +318,9 @@ def _check_date_line(doc: _Document, cell, *, final: bool) -> list[Deviation]:
     p = paragraphs[0]
     line = _text(p)
     out = _check_format(doc, p, part, (13, 14), italic=True)
+    place = line.split(",", 1)[0].strip() if "," in line else ""
+    if place and not all(word[:1].isupper() for word in place.split()):
+        out.insert(0, Deviation(part, f"Địa danh “{place}” phải viết hoa chữ cái đầu mỗi tiếng."))
     if not final and _BLANK_DATE_LINE.fullmatch(line):
         return out
     if _NUMERIC_DATE.search(line):
@@ -351,9 +354,6 @@ def _check_date_line(doc: _Document, cell, *, final: bool) -> list[Deviation]:
                 f"Tháng viết “{month}”, quy định là “{wanted_month}” (chỉ tháng 1, 2 thêm số 0).",
             ),
         )
-    place = match.group("place")
-    if not all(word[:1].isupper() for word in place.split()):
-        out.insert(0, Deviation(part, f"Địa danh “{place}” phải viết hoa chữ cái đầu mỗi tiếng."))
     return out
 
 

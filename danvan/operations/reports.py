@@ -18,6 +18,7 @@ from danvan.blobs import store_blob
 from danvan.documents import context as doc_context
 from danvan.documents import pdf as pdfmod
 from danvan.documents import signing
+from danvan.documents.nd30_check import Deviation, check_report_docx
 from danvan.documents.report_docx import render_report_docx
 from danvan.extensions import db
 from danvan.keys import SigningIdentity
@@ -181,6 +182,35 @@ class AlreadySigned(Invalid):
             "một báo cáo bổ sung."
         )
         self.report = report
+
+
+class FormatDeviations(Invalid):
+    """The document departs from NĐ 30/2020 and the user has not confirmed signing it anyway."""
+
+    def __init__(self, deviations: list[Deviation], verb: str):
+        super().__init__(
+            f"Văn bản còn {len(deviations)} điểm chưa đúng thể thức NĐ 30/2020 (xem mục “Kiểm "
+            f"tra thể thức” trên trang báo cáo). Nếu vẫn {verb}, hãy đánh dấu ô xác nhận; việc "
+            "xác nhận được ghi vào lịch sử xử lý."
+        )
+        self.deviations = deviations
+
+
+def format_deviations(report: Report) -> list[Deviation]:
+    """Deviations of the report's current draft from NĐ 30/2020 (blank number and date allowed)."""
+    if not report.draft_docx_sha256:
+        return []
+    return check_report_docx(db.session.get(Blob, report.draft_docx_sha256).data, final=False)
+
+
+def _deviation_note(deviations: list[Deviation], verb: str, accepted: bool) -> str | None:
+    """What the history records of the check: nothing when the document passed."""
+    if not deviations:
+        return None
+    if not accepted:
+        raise FormatDeviations(deviations, verb)
+    listed = "; ".join(f"{d.part}: {d.message}" for d in deviations)
+    return f"Đã xác nhận {verb} dù văn bản chưa đúng thể thức NĐ 30/2020 ({listed})"
 
 
 def report_label(report: Report) -> str:
@@ -353,9 +383,13 @@ def submit_report(
     actor: User,
     signer: User,
     expected_version: int | None,
+    accept_deviations: bool = False,
     now: datetime | None = None,
 ) -> Report:
-    """Chánh Văn phòng sends the draft to the director or a deputy for signature."""
+    """Chánh Văn phòng sends the draft to the director or a deputy for signature.
+
+    The draft is checked against NĐ 30/2020 first; with deviations it goes up only when
+    ``accept_deviations`` confirms it, and the history names them."""
     transition = _check(report, ReportAction.SUBMIT, actor, expected_version)
     if not signer.active or not signer.has_role(Role.DIRECTOR, Role.DEPUTY_DIRECTOR):
         raise Invalid("Người ký phải là Giám đốc hoặc Phó Giám đốc.")
@@ -370,9 +404,11 @@ def submit_report(
     flush_or_conflict()  # a parallel "Trình ký" bumped the version: a clear conflict
     db.session.refresh(report)
     _store_draft(report)  # the draft now shows the signer's block
+    note = _deviation_note(format_deviations(report), "trình ký", accept_deviations)
     report.state = transition.target
     report.last_comment = None
-    _log(report, actor, "submit", transition.source, transition.target, f"Người ký: {signer}", now)
+    comment = f"Người ký: {signer}" + (f". {note}" if note else "")
+    _log(report, actor, "submit", transition.source, transition.target, comment, now)
     flush_or_conflict()
     return report
 
@@ -533,9 +569,13 @@ def sign_report(
     services: SigningServices,
     expected_version: int | None,
     expected_number: int | None = None,
+    accept_deviations: bool = False,
     now: datetime | None = None,
 ) -> Report:
     """Sign: number and date, final .docx, PDF/A with PAdES signature, .p7s; entries signed.
+
+    The final .docx (number, date and signer filled in) is checked against NĐ 30/2020 before
+    anything is written; with deviations it is signed only when ``accept_deviations`` says so.
 
     The documents are rendered (LibreOffice takes about a second) with the number the sequence
     gives next while nothing is written, so no lock is held meanwhile; a short write phase
@@ -559,6 +599,9 @@ def sign_report(
             signed_date=signed_date,
             moment=moment,
         )
+        note = _deviation_note(
+            check_report_docx(documents.final_docx, final=True), "ký", accept_deviations
+        )
         releasable = _sqlite_idle()
         if _lock_and_take_number(report, checked_version, transition, number, signed_date.year):
             break
@@ -569,7 +612,9 @@ def sign_report(
             db.session.rollback()
     else:
         raise Conflict(NUMBER_BUSY)
-    _write_signature(report, documents, transition, actor=actor, services=services, moment=moment)
+    _write_signature(
+        report, documents, transition, actor=actor, services=services, moment=moment, note=note
+    )
     _mark_entries_signed(entries, actor=actor)
     flush_or_conflict()
     return report
@@ -616,6 +661,7 @@ def _write_signature(
     actor: User,
     services: SigningServices,
     moment: datetime,
+    note: str | None = None,
 ) -> None:
     """The write phase: store the signed files, number and date the report, log the signature."""
     final_sha = store_blob(documents.final_docx).sha256
@@ -640,7 +686,7 @@ def _write_signature(
         "sign",
         transition.source,
         transition.target,
-        f"Số {report.number_symbol}",
+        f"Số {report.number_symbol}" + (f". {note}" if note else ""),
         moment,
     )
 

@@ -1,4 +1,4 @@
-from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
 from danvan.forms import BaseForm, coerce_id
@@ -21,6 +21,8 @@ class ReportActionForm(BaseForm):
     signer_id = SelectField("Người ký", coerce=coerce_id, choices=[], validate_choice=False)
     # "Ký duyệt": the number the confirmation named; signing stops if another document took it.
     number = HiddenField()
+    # "Trình ký" / "Ký duyệt" a document with NĐ 30 deviations: the user saw them and goes on.
+    accept_deviations = BooleanField()
 
 
 class CompileForm(BaseForm):

@@ -158,6 +158,13 @@ def _confirmation(report: Report, action: ReportAction) -> dict:
     }
 
 
+def _deviations(report: Report) -> list | None:
+    """NĐ 30 deviations of the draft while it can still change or be signed (None: no check)."""
+    if report.state_enum not in PREVIEW_STATES:
+        return None
+    return ops.format_deviations(report)
+
+
 @bp.route("/bao-cao/<int:report_id>")
 @login_required
 def view(report_id: int):
@@ -216,6 +223,7 @@ def view(report_id: int):
         entry_form=ActionForm(),
         libreoffice=pdfmod.libreoffice_available(),
         can_preview=report.state_enum in PREVIEW_STATES and report.draft_docx_sha256,
+        deviations=_deviations(report),
     )
 
 
@@ -239,6 +247,7 @@ def confirm(report_id: int, action: str):
         form=form,
         c=_confirmation(report, action_enum),
         entry_count=len(ops.report_entries(report)),
+        deviations=_deviations(report),
     )
 
 
@@ -302,6 +311,7 @@ def _inputs(report: Report, names: tuple[str, ...], form) -> dict:
         "comment": lambda: form.comment.data,
         "services": lambda: services.signing_services(current_user, agency=report.campaign.agency),
         "expected_number": lambda: _posted_number(form),
+        "accept_deviations": lambda: bool(form.accept_deviations.data),
     }
     return {name: makers[name]() for name in names}
 
