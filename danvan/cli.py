@@ -1,4 +1,4 @@
-"""``flask --app wsgi danvan …``: seed-demo, create-user, send-mail, remind, backup."""
+"""``flask --app wsgi danvan …``: seed-demo, create-user, send-mail, remind, export-xlsx, backup."""
 
 from __future__ import annotations
 
@@ -97,6 +97,41 @@ def export_command(number: str, year: int, out_dir: str) -> None:
         if sha:
             (out / name).write_bytes(db.session.get(Blob, sha).data)
             click.echo(f"{out / name}  sha256={sha}")
+
+
+@danvan_cli.command("export-xlsx")
+@click.option("--year", type=int, default=None, help="Năm của kế hoạch, ví dụ 2023.")
+@click.option("--campaign", "campaign_id", type=int, default=None, help="Mã kế hoạch.")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
+def export_xlsx_command(year: int | None, campaign_id: int | None, out_file: str) -> None:
+    """Xuất hồ sơ hoạt động và thống kê theo đơn vị của một kế hoạch ra tệp .xlsx."""
+    from pathlib import Path
+
+    from danvan.exports.workbook import campaign_workbook
+    from danvan.models import Campaign
+
+    if year is None and campaign_id is None:
+        raise click.ClickException("Hãy chọn kế hoạch: --year NĂM hoặc --campaign MÃ.")
+    if campaign_id is not None:
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None or (year is not None and campaign.year != year):
+            where = f" năm {year}" if year is not None else ""
+            raise click.ClickException(f"Không có kế hoạch mã {campaign_id}{where}.")
+    else:
+        found = list(db.session.scalars(select(Campaign).where(Campaign.year == year)))
+        if not found:
+            raise click.ClickException(f"Không có kế hoạch năm {year}.")
+        if len(found) > 1:
+            ids = ", ".join(str(c.id) for c in found)
+            raise click.ClickException(
+                f"Năm {year} có {len(found)} kế hoạch (mã {ids}); hãy chọn bằng --campaign MÃ."
+            )
+        campaign = found[0]
+    data = campaign_workbook(campaign)
+    out = Path(out_file)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    click.echo(f"Đã ghi {out} ({len(data)} byte): kế hoạch năm {campaign.year}.")
 
 
 def _quiet_diff_analysis() -> None:
