@@ -55,7 +55,8 @@ DEFAULTS: dict[str, object] = {
     # -Proto and -Host. 0 = not behind a proxy: those headers are ignored, since a client could
     # forge them to escape the per-address login throttle.
     "PROXY_FIX_X_FOR": 0,
-    # Public address used in e-mail links.
+    # Public address: links in e-mails, and the verification URL (with its QR code) printed on
+    # every signed document, so it must be the address readers outside the agency can open.
     "BASE_URL": "http://127.0.0.1:5000",
     # Signing certificates (PKCS#12 files + passwords) by key: "director", "deputy", "agency",
     # or a username. See instance/config.example.py.

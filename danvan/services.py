@@ -34,6 +34,8 @@ def signing_services(actor: User, *, agency) -> SigningServices:
         seal_png=_blob(agency.seal_sha256),
         make_pdf=pdfmod.libreoffice_available(),
         pdf_timeout=config["LIBREOFFICE_TIMEOUT"],
+        verify_base_url=config.get("BASE_URL"),
+        verify_key=str(config.get("SECRET_KEY") or "").encode(),
     )
 
 

@@ -11,6 +11,7 @@ not valid, with the reasons in Vietnamese: a verdict is valid exactly when it ha
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -29,6 +30,39 @@ SIGNATURE_LABELS = {
     signing.CMS_FIELD: "Chữ ký .p7s",
 }
 ONLY_PDF_OR_DOCX = "Chỉ kiểm tra được tệp PDF hoặc .docx (kèm .p7s nếu có)."
+
+# The code printed on a signed document (QR code and short URL): no 0/O, 1/I/L, so a reader
+# can type it from paper; 10 characters of 31 give 2^49 codes, far beyond guessing at the
+# verification page's rate limit. It is an HMAC of the document's identity (agency, year,
+# number) under the installation's secret: unpredictable from the number, and the same if a
+# failed signature is retried with the same number.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+VERIFY_PATH = "/xm/"
+
+
+def document_code(key: bytes, agency_id: int, year: int, number: int) -> str:
+    """The verification code of the document numbered ``number`` in ``year``."""
+    message = f"danvan-verify-code:{agency_id}:{year}:{number}".encode()
+    value = int.from_bytes(hmac.digest(key, message, "sha256"), "big")
+    chars = []
+    for _ in range(CODE_LENGTH):
+        value, index = divmod(value, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[index])
+    return "".join(chars)
+
+
+def normalise_code(text: str) -> str | None:
+    """The code as typed or scanned (any case, spaces or dashes), or None if it cannot be one."""
+    code = "".join(c for c in text.upper() if c not in " -")
+    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+        return None
+    return code
+
+
+def verification_url(base_url: str, code: str) -> str:
+    """The short URL printed on the document: ``{base}/xm/{code}``."""
+    return f"{base_url.rstrip('/')}{VERIFY_PATH}{code}"
 
 
 def signature_label(field_name: str) -> str:
@@ -208,3 +242,15 @@ def _check_docx(verdict: Verdict, data: bytes, trust_roots: list, p7s: bytes | N
         verdict.reasons.append(
             "Chữ ký .p7s đúng nhưng chứng thư số khác chứng thư của người đã ký văn bản."
         )
+
+
+def verify_copy(data: bytes, doc: ArchivedDocument, trust_roots: list) -> Verdict:
+    """Is this file the document ``doc`` (the one a printed code names), intact and trusted?"""
+    verdict = verify_document(data, trust_roots)
+    if verdict.document is not None and verdict.document.id != doc.id:
+        verdict.reasons.append(
+            f"Tệp này là văn bản khác (số {verdict.document.number_symbol} ngày "
+            f"{format_date(verdict.document.doc_date)}), không phải văn bản số "
+            f"{doc.number_symbol} mà mã xác thực này chỉ tới."
+        )
+    return verdict

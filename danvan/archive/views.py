@@ -16,9 +16,9 @@ from danvan.models import Agency, ArchivedDocument, Blob, RegisterEntry, Report,
 from danvan.operations.archive import search_archive
 from danvan.operations.reports import file_stem
 from danvan.permissions import OVERSEER_ROLES
-from danvan.ratelimit import hit
+from danvan.ratelimit import hit, peek
 from danvan.text import fold, today_vn
-from danvan.verification import SIGNATURE_LABELS, verify_document
+from danvan.verification import SIGNATURE_LABELS, normalise_code, verify_copy, verify_document
 from danvan.web import require, text_arg, year_arg
 from danvan.workflow import ReportState
 
@@ -37,6 +37,8 @@ TOO_MANY = (
     "Vui lòng đợi ít phút rồi thử lại."
 )
 STALE_FORM = "Biểu mẫu đã hết hạn. Vui lòng tải lại trang rồi chọn lại tệp cần kiểm tra."
+# Unknown codes per client address and window, before the page answers 429 (guessing codes).
+UNKNOWN_CODES_PER_WINDOW = 30
 
 MIMES = {
     "pdf": ("application/pdf", "pdf"),
@@ -158,6 +160,89 @@ def verify():
     except RequestEntityTooLarge:
         return _verify_page(413, error=TOO_LARGE)
     return _verify_page(result=verify_document(data, services.trust_roots(), p7s=p7s))
+
+
+def _read_upload(name: str, limit: int) -> bytes | None:
+    upload = request.files.get(name)
+    if not upload or not upload.filename:
+        return None
+    return _read_limited(upload, limit)
+
+
+def _issued_by_code(code: str) -> ArchivedDocument | None:
+    """The archived document whose signed copy carries ``code`` (None: unknown or not issued)."""
+    normalised = normalise_code(code)
+    if normalised is None:
+        return None
+    return db.session.scalar(
+        select(ArchivedDocument)
+        .join(Report, Report.id == ArchivedDocument.report_id)
+        .where(Report.verify_code == normalised)
+    )
+
+
+def _document_page(doc: ArchivedDocument, code: str, status: int = 200, **context):
+    context.setdefault("form", EmptyForm(formdata=None))
+    context.setdefault("result", None)
+    pdf_size = None
+    if doc.pdf_sha256:
+        pdf_size = db.session.scalar(select(Blob.size).where(Blob.sha256 == doc.pdf_sha256))
+    page = render_template(
+        "archive/document.html",
+        doc=doc,
+        code=code,
+        agency_name=db.session.get(Agency, doc.agency_id).name,
+        pdf_size=pdf_size,
+        labels=SIGNATURE_LABELS,
+        **context,
+    )
+    return page, status
+
+
+@bp.route("/xm/<code>", methods=["GET", "POST"])
+@csrf.exempt  # as /kiem-tra: the body limit is set before parsing; EmptyForm checks the token
+def document(code: str):
+    """Public (no login): the page a document's QR code opens; upload a copy to compare."""
+    key = f"verify-code:{request.remote_addr}"
+    if peek(key, window_s=VERIFY_WINDOW_S) >= UNKNOWN_CODES_PER_WINDOW:
+        return _verify_page(429, error=TOO_MANY)
+    doc = _issued_by_code(code)
+    if doc is None:
+        hit(key, window_s=VERIFY_WINDOW_S)
+        db.session.commit()
+        abort(404)
+    code = normalise_code(code)
+    if request.method != "POST":
+        return _document_page(doc, code)
+    count = hit(f"verify:{request.remote_addr}", window_s=VERIFY_WINDOW_S)
+    db.session.commit()
+    if count > VERIFY_MAX_PER_WINDOW:
+        return _document_page(doc, code, 429, error=TOO_MANY)
+    request.max_content_length = VERIFY_MAX_REQUEST
+    try:
+        data = _read_upload("file", VERIFY_MAX_FILE)
+        if not EmptyForm().validate_on_submit():
+            return _document_page(doc, code, 400, error=STALE_FORM)
+    except RequestEntityTooLarge:
+        return _document_page(doc, code, 413, error=TOO_LARGE)
+    if data is None:
+        return _document_page(doc, code, error="Vui lòng chọn tệp PDF cần so sánh.")
+    result = verify_copy(data, doc, services.trust_roots())
+    return _document_page(doc, code, result=result)
+
+
+@bp.route("/xm/<code>/ban-luu.pdf")
+def document_pdf(code: str):
+    """Public: the archived PDF of the document the code names, to compare with a copy."""
+    doc = _issued_by_code(code)
+    if doc is None or doc.pdf_sha256 is None:
+        abort(404)
+    return send_file(
+        io.BytesIO(db.session.get(Blob, doc.pdf_sha256).data),
+        mimetype=MIMES["pdf"][0],
+        as_attachment=True,
+        download_name=f"{file_stem(doc.year, doc.number_symbol)}.pdf",
+    )
 
 
 @bp.route("/so-van-ban-di")

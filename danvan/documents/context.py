@@ -162,12 +162,14 @@ def report_data(
     issued_date: date | None = None,
     draft_year: int | None = None,
     follows: tuple[str, date] | None = None,
+    verify_url: str | None = None,
 ) -> ReportData:
     """ReportData for a draft (no number) or the final document (number and date).
 
     ``draft_year`` is the year printed in a draft's blank date line: the year it will be
     signed in (default: the campaign's year). ``follows`` (number and date of the report
-    already signed) makes it a supplementary report ("Bổ sung …").
+    already signed) makes it a supplementary report ("Bổ sung …"). ``verify_url`` (final
+    documents only) is printed in page 1's footer with its QR code.
     """
     campaign = report.campaign
     position = {unit.id: unit.position for unit in units}
@@ -204,6 +206,7 @@ def report_data(
         recipients=tuple(campaign.recipient_lines),
         signer=signer_block(signer),
         appendix=unit_statistics(units, entries),
+        verify_url=verify_url if number is not None else None,
     )
 
 

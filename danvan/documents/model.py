@@ -121,6 +121,9 @@ class ReportData:
     signer: SignerBlock | None
     appendix: tuple[UnitStats, ...]
     archive_line: str = "VT, VP"
+    # The signed document's public verification page (QR code and short URL in page 1's
+    # footer); None in drafts and where no verification page is published.
+    verify_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from danvan.documents.model import (
     nd30_blank_date_line,
     nd30_date_line,
 )
+from danvan.documents.qr import qr_png
 
 __all__ = ["render_report_docx"]
 
@@ -126,6 +127,8 @@ class _ReportRenderer:
                 self.w.para(ParaFmt(align="right"), ("DỰ THẢO", RunFmt(14, True, boxed=True)))
             ]
         setup_headers(self.w, self.doc.sections[0], first_page=draft_mark)
+        if data.verify_url and not data.is_draft:
+            self._verification_footer(data.verify_url)
         self._header()
         self._title()
         self._body()
@@ -304,6 +307,22 @@ class _ReportRenderer:
         paragraphs.append(w.para(CENTER, (name, R14B), mark=R14B))
         fill_cell(right._tc, paragraphs)
 
+    def _verification_footer(self, url: str) -> None:
+        """Page 1's footer: the QR code of the verification page and its URL in words."""
+        footer = self.doc.sections[0].first_page_footer
+        footer.is_linked_to_previous = False
+        element = footer._element
+        for child in list(element):
+            element.remove(child)
+        w = self.w
+        p = w.para(ParaFmt(align="left"), mark=R11)
+        run = w.run("", R11)
+        p.append(run)
+        Run(run, Paragraph(p, footer)).add_picture(io.BytesIO(qr_png(url)), width=Cm(1.8))
+        p.append(w.run("  Xác thực văn bản điện tử: ", R11))
+        p.append(w.run(url, R11))
+        element.append(p)
+
     # -- Phụ lục --------------------------------------------------------------------------------
     def _section_break(self) -> None:
         """End the report's section; the appendix restarts page numbering at 1."""
@@ -314,6 +333,9 @@ class _ReportRenderer:
         for tag in ("w:headerReference", "w:footerReference"):
             for ref in body_sect.findall(qn(tag)):
                 body_sect.remove(ref)
+        # The appendix keeps the report's headers (page numbers) but not page 1's QR footer.
+        if self.data.verify_url and not self.data.is_draft:
+            self.doc.sections[-1].first_page_footer.is_linked_to_previous = False
         numbering = OxmlElement("w:pgNumType")
         numbering.set(qn("w:start"), "1")
         body_sect.insert_element_before(numbering, *_SECT_PR_AFTER_PG_NUM)

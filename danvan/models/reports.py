@@ -47,6 +47,9 @@ class Report(db.Model):
     signed_pdf_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     p7s_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     signer_cert_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Printed on the signed document (QR code and short URL): opens its public verification
+    # page. Random, so the page of one document does not lead to the others.
+    verify_code: Mapped[str | None] = mapped_column(String(16), index=True, unique=True)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     version: Mapped[int] = mapped_column(default=1)

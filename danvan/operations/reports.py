@@ -39,6 +39,7 @@ from danvan.operations import Conflict, Invalid, NotAllowed
 from danvan.operations.entries import check_version, flush_or_conflict, mark_signed
 from danvan.permissions import can_act_report, can_compile, report_preparer_ids
 from danvan.text import clean_text, fold, format_date, to_vn, today_vn, utcnow
+from danvan.verification import document_code, verification_url
 from danvan.workflow import (
     EntryState,
     ReportAction,
@@ -78,6 +79,10 @@ class SigningServices:
     seal_png: bytes | None = None
     make_pdf: bool = True  # False when LibreOffice is not installed
     pdf_timeout: float = 180
+    # Where the public verification pages live (``{base}/xm/<code>``): printed with a QR code
+    # on the signed document; None prints none. The key makes the codes (the app's secret).
+    verify_base_url: str | None = None
+    verify_key: bytes = b""
 
 
 def _check(report: Report, action: ReportAction, actor: User, expected_version: int | None):
@@ -501,6 +506,7 @@ class _SignedDocuments:
     final_docx: bytes
     p7s: bytes
     signed_pdf: bytes | None
+    verify_code: str | None = None
 
 
 def _render_signed(
@@ -517,6 +523,10 @@ def _render_signed(
     campaign = report.campaign
     agency = campaign.agency
     number_symbol = format_number_symbol(number, report.doc_type, agency.abbreviation)
+    verify_code = verify_url = None
+    if services.verify_base_url and services.verify_key:
+        verify_code = document_code(services.verify_key, agency.id, signed_date.year, number)
+        verify_url = verification_url(services.verify_base_url, verify_code)
     data = doc_context.report_data(
         report,
         entries,
@@ -525,6 +535,7 @@ def _render_signed(
         number=f"{number:02d}",
         issued_date=signed_date,
         follows=_follows(report),
+        verify_url=verify_url,
     )
     final_docx = render_report_docx(data, services.signature_png)
     identity = services.signer_identity
@@ -550,7 +561,7 @@ def _render_signed(
             )
         except signing.PdfaLost as exc:
             raise Invalid(str(exc)) from exc
-    return _SignedDocuments(number, number_symbol, final_docx, p7s, signed_pdf)
+    return _SignedDocuments(number, number_symbol, final_docx, p7s, signed_pdf, verify_code)
 
 
 def _sqlite_idle() -> bool:
@@ -677,6 +688,7 @@ def _write_signature(
     if pdf_sha:
         report.signed_pdf_sha256 = pdf_sha
     report.signer_cert_sha256 = services.signer_identity.fingerprint
+    report.verify_code = documents.verify_code
     report.signed_by_id = actor.id
     report.signed_at = moment
     report.state = transition.target
