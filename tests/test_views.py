@@ -13,7 +13,8 @@ from danvan.operations import entries as ops
 from danvan.workflow import EntryAction, EntryState
 from tests.factories import waiting_at
 
-PUBLIC = {"static", "auth.login", "archive.verify"}  # recipients verify without an account
+# Recipients verify without an account: the upload page and the page a document's QR opens.
+PUBLIC = {"static", "auth.login", "archive.verify", "archive.document", "archive.document_pdf"}
 
 
 def all_routes(app):
