@@ -1,9 +1,10 @@
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from danvan import queries
+from danvan import oversight, permissions, queries
 from danvan.campaigns import bp
+from danvan.campaigns.charts import bar_chart
 from danvan.extensions import db
 from danvan.models import Campaign, Report, Role
 from danvan.text import today_vn
@@ -53,4 +54,72 @@ def view(campaign_id: int):
         # Nothing new to compile: no open report and no approved entry outside a report.
         can_compile=open_report is not None or totals[EntryState.APPROVED.value] > 0,
         campaigns=campaigns,
+    )
+
+
+@bp.route("/ke-hoach/<int:campaign_id>/theo-doi", endpoint="oversight")
+@login_required
+def oversight_page(campaign_id: int):
+    """Theo dõi tiến độ: deadline, silent units, stale entries, step times, last year."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if campaign.status == "draft" and not current_user.has_role(Role.ADMIN):
+        abort(404)
+    if not permissions.sees_reports(current_user):
+        abort(403)
+    stale_days = oversight.stale_days_from(request.args.get("qua_ngay"))
+    overview = oversight.campaign_overview(campaign, today_vn(), stale_days=stale_days)
+    units, columns, counts = queries.campaign_unit_counts(campaign)
+    totals = {key: sum(counts[u.id].get(key, 0) for u in units) for key, _ in columns}
+    year = campaign.year
+    previous_year = overview.previous.year if overview.previous else None
+    charts = {
+        "item": [
+            bar_chart(
+                "item-activities",
+                "Số hoạt động theo nội dung",
+                overview.by_item,
+                "activities",
+                year,
+                previous_year,
+            ),
+            bar_chart(
+                "item-participants",
+                "Lượt người tham gia theo nội dung",
+                overview.by_item,
+                "participants",
+                year,
+                previous_year,
+            ),
+        ],
+        "observance": [
+            bar_chart(
+                "observance-activities",
+                "Số hoạt động theo ngày kỷ niệm",
+                overview.by_observance,
+                "activities",
+                year,
+                previous_year,
+            ),
+            bar_chart(
+                "observance-participants",
+                "Lượt người tham gia theo ngày kỷ niệm",
+                overview.by_observance,
+                "participants",
+                year,
+                previous_year,
+            ),
+        ],
+    }
+    return render_template(
+        "campaigns/oversight.html",
+        campaign=campaign,
+        overview=overview,
+        charts=charts,
+        units=units,
+        counts=counts,
+        totals=totals,
+        total=sum(totals.values()),
+        columns=columns,
+        linked_units={u.id for u in queries.filter_units(current_user)},
+        stale_range=oversight.STALE_DAYS_RANGE,
     )
