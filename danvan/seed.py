@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
+from danvan import publication
+from danvan.config import DEFAULTS
 from danvan.extensions import db
 from danvan.models import (
     Agency,
     Campaign,
     ContentItem,
     Delegation,
+    Entry,
     Observance,
     Role,
     Unit,
@@ -22,7 +27,7 @@ from danvan.models import (
 )
 from danvan.operations import entries as ops
 from danvan.text import today_vn, utcnow
-from danvan.workflow import EntryAction
+from danvan.workflow import EntryAction, EntryState
 
 DEMO_PASSWORD = "danvan2023"
 
@@ -39,6 +44,8 @@ UNITS = [
 # Every unit but Văn phòng has a head and a staff member (HEAD_NAMES, STAFF_NAMES), whose
 # entries in the 2023 campaign, this many each, all go through the chain into the report.
 PAST_ENTRIES_PER_UNIT = 2
+# How many approved entries of each campaign Văn phòng makes public (công khai, /cong-khai/).
+PUBLISHED_PER_CAMPAIGN = 4
 
 # username, full name, unit abbreviation, roles, position title
 PEOPLE = [
@@ -392,6 +399,17 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
                 fields["participants_citizens"] += 20
                 ops.update_entry(entry, actor=author, fields=fields, expected_version=entry.version)
                 ops.act(entry, EntryAction.RESUBMIT, actor=author)
+    # Công khai: Văn phòng puts a few approved entries of each year on the public page.
+    db.session.flush()
+    for campaign in (past, current):
+        stmt = (
+            select(Entry)
+            .where(Entry.campaign_id == campaign.id, Entry.state == EntryState.APPROVED)
+            .order_by(Entry.id)
+            .limit(PUBLISHED_PER_CAMPAIGN)
+        )
+        for entry in db.session.scalars(stmt).all():
+            publication.publish(entry, actor=office, public=True, expected_version=entry.version)
     # From now on the current plan asks for evidence before "Gửi duyệt" (set after the demo's
     # entries above, which were sent without files; a returned one now needs a file first).
     current.evidence_required = True
@@ -461,6 +479,9 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
             signer_identity=keys.load_identity(config, instance_path, "giamdoc"),
             signature_png=_blob(director.signature_blob),
             make_pdf=make_pdf,
+            # The QR code and short URL printed on the demo report, as the app prints them.
+            verify_base_url=config.get("BASE_URL") or DEFAULTS["BASE_URL"],
+            verify_key=str(config.get("SECRET_KEY") or "danvan-demo").encode(),
         ),
         expected_version=report.version,
         now=datetime(2023, 11, 3, 2, 30, tzinfo=UTC),

@@ -14,7 +14,17 @@ from danvan.workflow import EntryAction, EntryState
 from tests.factories import waiting_at
 
 # Recipients verify without an account: the upload page and the page a document's QR opens.
-PUBLIC = {"static", "auth.login", "archive.verify", "archive.document", "archive.document_pdf"}
+# The department's public page (tests/test_public.py walks every route anonymously).
+PUBLIC = {
+    "static",
+    "auth.login",
+    "archive.verify",
+    "archive.document",
+    "archive.document_pdf",
+    "public.index",
+    "public.campaign",
+    "public.feed",
+}
 
 
 def all_routes(app):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -64,6 +65,8 @@ class Entry(db.Model):
         ),
         # A waiting entry is at a step of its own chain; no other entry is.
         CheckConstraint("(state = 'pending') = (step IS NOT NULL)", name="step"),
+        # The public page lists a campaign's published entries, newest first.
+        Index("ix_entry_campaign_id_published_at", "campaign_id", "published_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
@@ -105,6 +108,10 @@ class Entry(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Công khai": Văn phòng published it on the public page (danvan/publication.py); it shows
+    # there only while it is also approved or signed.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     __mapper_args__ = {"version_id_col": version}
 
