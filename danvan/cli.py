@@ -99,6 +99,42 @@ def export_command(number: str, year: int, out_dir: str) -> None:
             click.echo(f"{out / name}  sha256={sha}")
 
 
+@danvan_cli.command("export-edxml")
+@click.option("--number", required=True, help="Số, ký hiệu, ví dụ 01/BC-SXD.")
+@click.option("--year", required=True, type=int)
+@click.option("--to", "to_id", required=True, help="Mã định danh của cơ quan nhận.")
+@click.option("--to-name", default=None, help="Tên cơ quan nhận (mặc định: nơi nhận báo cáo).")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
+def export_edxml_command(
+    number: str, year: int, to_id: str, to_name: str | None, out_file: str
+) -> None:
+    """Xuất văn bản đã phát hành thành gói edXML (QCVN 102:2016/BTTTT) gửi một cơ quan."""
+    from pathlib import Path
+
+    from danvan.edxml import Organ, PackageError, build_package, document_from_archive
+    from danvan.models import ArchivedDocument, Report
+    from danvan.text import utcnow
+
+    doc = db.session.scalar(
+        select(ArchivedDocument).where(
+            ArchivedDocument.number_symbol == number, ArchivedDocument.year == year
+        )
+    )
+    if doc is None:
+        raise click.ClickException(f"Không có văn bản số {number} năm {year} trong lưu trữ.")
+    name = to_name or db.session.get(Report, doc.report_id).campaign.report_recipient
+    try:
+        data = build_package(
+            document_from_archive(doc, recipients=[Organ(to_id, name)], now=utcnow())
+        )
+    except PackageError as exc:
+        raise click.ClickException("; ".join(exc.problems)) from exc
+    out = Path(out_file)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    click.echo(f"Đã ghi {out} ({len(data)} byte): gói edXML văn bản {number} gửi {name}.")
+
+
 @danvan_cli.command("export-xlsx")
 @click.option("--year", type=int, default=None, help="Năm của kế hoạch, ví dụ 2023.")
 @click.option("--campaign", "campaign_id", type=int, default=None, help="Mã kế hoạch.")

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from danvan import edxml as edxml_package
 from danvan import permissions, services
 from danvan.archive import bp
 from danvan.config import MB
@@ -17,7 +18,7 @@ from danvan.operations.archive import search_archive
 from danvan.operations.reports import file_stem
 from danvan.permissions import OVERSEER_ROLES
 from danvan.ratelimit import hit, peek
-from danvan.text import fold, today_vn
+from danvan.text import fold, today_vn, utcnow
 from danvan.verification import SIGNATURE_LABELS, normalise_code, verify_copy, verify_document
 from danvan.web import require, text_arg, year_arg
 from danvan.workflow import ReportState
@@ -242,6 +243,36 @@ def document_pdf(code: str):
         mimetype=MIMES["pdf"][0],
         as_attachment=True,
         download_name=f"{file_stem(doc.year, doc.number_symbol)}.pdf",
+    )
+
+
+@bp.route("/luu-tru/<int:document_id>/edxml")
+@login_required
+def edxml(document_id: int):
+    """The issued document as an edXML package (QCVN 102:2016) for one receiving agency."""
+    _require_overseer()
+    doc = db.get_or_404(ArchivedDocument, document_id)
+    report = db.session.get(Report, doc.report_id)
+    organ_id = text_arg(request.args, "den")
+    name = text_arg(request.args, "ten") or report.campaign.report_recipient
+    problems: list[str] = []
+    if organ_id:
+        recipients = [edxml_package.Organ(organ_id, name)]
+        try:
+            data = edxml_package.build_package(
+                edxml_package.document_from_archive(doc, recipients=recipients, now=utcnow())
+            )
+        except edxml_package.PackageError as exc:
+            problems = list(exc.problems)
+        else:
+            return send_file(
+                io.BytesIO(data),
+                mimetype="application/xml",
+                as_attachment=True,
+                download_name=f"{file_stem(doc.year, doc.number_symbol)}.edxml",
+            )
+    return render_template(
+        "archive/edxml.html", doc=doc, organ_id=organ_id, name=name, problems=problems
     )
 
 
