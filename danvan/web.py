@@ -176,6 +176,16 @@ def entry_filters_from(args) -> dict:
     return filters
 
 
+def visible_campaign_or_404(campaign_id: int):
+    """The campaign of a page; 404 when missing, or a draft under preparation (admins only)."""
+    from danvan.models import Campaign
+
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if campaign.status == "draft" and not current_user.has_role(Role.ADMIN):
+        abort(404)
+    return campaign
+
+
 def form_version(form) -> int | None:
     """The object version a form was rendered with (optimistic locking), if any."""
     raw = (form.version.data or "").strip()

@@ -6,9 +6,25 @@ from danvan import oversight, permissions, queries
 from danvan.campaigns import bp
 from danvan.campaigns.charts import bar_chart
 from danvan.extensions import db
-from danvan.models import Campaign, Report, Role
+from danvan.models import Report
 from danvan.text import today_vn
+from danvan.web import visible_campaign_or_404
 from danvan.workflow import EntryState, ReportState
+
+
+def _unit_table(campaign) -> dict:
+    """What templates/campaigns/_unit_table.html shows: units × state, with the totals."""
+    units, columns, counts = queries.campaign_unit_counts(campaign)
+    # The header's figures are the table's footer: the same rows, the same columns.
+    totals = {key: sum(counts[u.id].get(key, 0) for u in units) for key, _ in columns}
+    return {
+        "units": units,
+        "counts": counts,
+        "totals": totals,
+        "total": sum(totals.values()),
+        "columns": columns,
+        "linked_units": {u.id for u in queries.filter_units(current_user)},
+    }
 
 
 @bp.route("/")
@@ -23,12 +39,9 @@ def home():
 @bp.route("/ke-hoach/<int:campaign_id>")
 @login_required
 def view(campaign_id: int):
-    campaign = db.get_or_404(Campaign, campaign_id)
-    if campaign.status == "draft" and not current_user.has_role(Role.ADMIN):
-        abort(404)
-    units, columns, counts = queries.campaign_unit_counts(campaign)
-    # The header's figures are the table's footer: the same rows, the same columns.
-    totals = {key: sum(counts[u.id].get(key, 0) for u in units) for key, _ in columns}
+    campaign = visible_campaign_or_404(campaign_id)
+    table = _unit_table(campaign)
+    totals = table["totals"]
     reports = list(
         db.session.scalars(
             select(Report).where(Report.campaign_id == campaign.id).order_by(Report.id)
@@ -41,12 +54,7 @@ def view(campaign_id: int):
     return render_template(
         "campaigns/view.html",
         campaign=campaign,
-        units=units,
-        counts=counts,
-        totals=totals,
-        total=sum(totals.values()),
-        columns=columns,
-        linked_units={u.id for u in queries.filter_units(current_user)},
+        **table,
         today=today_vn(),
         reports=reports,
         open_report=open_report,
@@ -61,15 +69,12 @@ def view(campaign_id: int):
 @login_required
 def oversight_page(campaign_id: int):
     """Theo dõi tiến độ: deadline, silent units, stale entries, step times, last year."""
-    campaign = db.get_or_404(Campaign, campaign_id)
-    if campaign.status == "draft" and not current_user.has_role(Role.ADMIN):
-        abort(404)
+    campaign = visible_campaign_or_404(campaign_id)
     if not permissions.sees_reports(current_user):
         abort(403)
     stale_days = oversight.stale_days_from(request.args.get("qua_ngay"))
     overview = oversight.campaign_overview(campaign, today_vn(), stale_days=stale_days)
-    units, columns, counts = queries.campaign_unit_counts(campaign)
-    totals = {key: sum(counts[u.id].get(key, 0) for u in units) for key, _ in columns}
+    table = _unit_table(campaign)
     year = campaign.year
     previous_year = overview.previous.year if overview.previous else None
     charts = {
@@ -115,11 +120,6 @@ def oversight_page(campaign_id: int):
         campaign=campaign,
         overview=overview,
         charts=charts,
-        units=units,
-        counts=counts,
-        totals=totals,
-        total=sum(totals.values()),
-        columns=columns,
-        linked_units={u.id for u in queries.filter_units(current_user)},
+        **table,
         stale_range=oversight.STALE_DAYS_RANGE,
     )

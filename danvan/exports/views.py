@@ -2,22 +2,12 @@
 
 from urllib.parse import quote
 
-from flask import Response, abort, request
+from flask import Response, request
 from flask_login import current_user, login_required
 
 from danvan.exports import bp, workbook
-from danvan.extensions import db
-from danvan.models import Campaign, Role
 from danvan.text import fold
-from danvan.web import entry_filters_from
-
-
-def _load_campaign(campaign_id: int) -> Campaign:
-    """The campaign, 404 when missing or a draft under preparation (admins only), as its page."""
-    campaign = db.get_or_404(Campaign, campaign_id)
-    if campaign.status == "draft" and not current_user.has_role(Role.ADMIN):
-        abort(404)
-    return campaign
+from danvan.web import entry_filters_from, visible_campaign_or_404
 
 
 def content_disposition(name: str) -> str:
@@ -39,7 +29,7 @@ def _download(data: bytes, mimetype: str, name: str) -> Response:
 @bp.route("/ke-hoach/<int:campaign_id>/xuat/hoat-dong.xlsx")
 @login_required
 def entries_xlsx(campaign_id: int):
-    campaign = _load_campaign(campaign_id)
+    campaign = visible_campaign_or_404(campaign_id)
     filters = entry_filters_from(request.args)
     data = workbook.campaign_workbook(campaign, current_user, **filters)
     return _download(data, workbook.XLSX_MIMETYPE, workbook.file_name(campaign, "xlsx"))
@@ -48,7 +38,7 @@ def entries_xlsx(campaign_id: int):
 @bp.route("/ke-hoach/<int:campaign_id>/xuat/hoat-dong.csv")
 @login_required
 def entries_csv(campaign_id: int):
-    campaign = _load_campaign(campaign_id)
+    campaign = visible_campaign_or_404(campaign_id)
     filters = entry_filters_from(request.args)
     entries = workbook.export_entries(campaign, visible_to=current_user, **filters)
     data = workbook.entries_csv(entries)
