@@ -371,7 +371,7 @@ class _ReportRenderer:
         template.getparent().remove(template)
         sums = [
             format_number(sum(getattr(s, f) for s in data.appendix)) if f != "gifts" else ""
-            for f in _STAT_FIELDS
+            for f in APPENDIX_FIELDS
         ]
         values = ["", "Tổng cộng", *sums]
         for tc, fmt, value in zip(total.tc_lst, aligns, values, strict=True):
@@ -392,7 +392,8 @@ _SECT_PR_AFTER_PG_NUM = (
     "w:printerSettings",
     "w:sectPrChange",
 )
-_STAT_FIELDS = (
+# The UnitStats fields of the appendix's columns, in order (after STT and the unit's name).
+APPENDIX_FIELDS = (
     "activities",
     "observance_activities",
     "officials",
@@ -409,5 +410,5 @@ def _stat_values(stats: UnitStats) -> list[str]:
         clean_text(stats.gifts).strip()
         if field == "gifts"
         else format_number(getattr(stats, field))
-        for field in _STAT_FIELDS
+        for field in APPENDIX_FIELDS
     ]

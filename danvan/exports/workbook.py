@@ -26,7 +26,7 @@ from sqlalchemy.orm import noload
 
 from danvan.documents.context import unit_statistics
 from danvan.documents.model import UnitStats
-from danvan.documents.report_docx import APPENDIX_HEADINGS
+from danvan.documents.report_docx import APPENDIX_FIELDS, APPENDIX_HEADINGS
 from danvan.extensions import db
 from danvan.models import Campaign, Entry, Report, Unit, User
 from danvan.permissions import OVERSEER_ROLES, identities
@@ -72,16 +72,7 @@ ENTRY_COLUMNS = (
 )
 # The report's appendix, column for column: its headings (report_docx.APPENDIX_HEADINGS) over
 # the UnitStats fields in the same order, so the sheet and the signed table read alike.
-STAT_FIELDS = (
-    "activities",
-    "observance_activities",
-    "officials",
-    "citizens",
-    "participants",
-    "amount_vnd",
-    "gifts",
-    "models",
-)
+STAT_FIELDS = APPENDIX_FIELDS
 _STAT_WIDTHS = (6, 32, 12, 14, 14, 12, 12, 16, 36, 14)
 STAT_COLUMNS = tuple(
     Column(
