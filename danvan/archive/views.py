@@ -111,6 +111,11 @@ def download(document_id: int, kind: str):
         abort(404)
     if kind != "pdf" or not can_read_issued(current_user, doc):
         _require_overseer()
+    return _send_archived(doc, kind)
+
+
+def _send_archived(doc: ArchivedDocument, kind: str):
+    """One archived file ("pdf", "docx", "p7s") as a download named by year and symbol."""
     sha = {"pdf": doc.pdf_sha256, "docx": doc.docx_sha256, "p7s": doc.p7s_sha256}[kind]
     if sha is None:
         abort(404)
@@ -143,24 +148,33 @@ def verify():
     """Public (no login): is this PDF, or .docx with its .p7s, a document the agency issued?"""
     if request.method != "POST":
         return _verify_page()
-    count = hit(f"verify:{request.remote_addr}", window_s=VERIFY_WINDOW_S)
-    db.session.commit()
-    if count > VERIFY_MAX_PER_WINDOW:
-        return _verify_page(429, error=TOO_MANY)
-    request.max_content_length = VERIFY_MAX_REQUEST
+    refused = _refuse_verification()
+    if refused:
+        return _verify_page(refused[0], error=refused[1])
     try:
-        upload, p7s_upload = request.files.get("file"), request.files.get("p7s")
-        if not EmptyForm().validate_on_submit():
-            return _verify_page(400, error=STALE_FORM)
-        if not upload or not upload.filename:
+        data = _read_upload("file", VERIFY_MAX_FILE)
+        if data is None:
             return _verify_page(error="Vui lòng chọn tệp cần kiểm tra.")
-        data = _read_limited(upload, VERIFY_MAX_FILE)
-        p7s = None
-        if p7s_upload and p7s_upload.filename:
-            p7s = _read_limited(p7s_upload, VERIFY_MAX_P7S)
+        p7s = _read_upload("p7s", VERIFY_MAX_P7S)
     except RequestEntityTooLarge:
         return _verify_page(413, error=TOO_LARGE)
     return _verify_page(result=verify_document(data, services.trust_roots(), p7s=p7s))
+
+
+def _refuse_verification() -> tuple[int, str] | None:
+    """A verification POST is counted, then refused (status, message) when over the address's
+    limit, too large or with a stale form; None: go on. The body limit is set before parsing."""
+    count = hit(f"verify:{request.remote_addr}", window_s=VERIFY_WINDOW_S)
+    db.session.commit()
+    if count > VERIFY_MAX_PER_WINDOW:
+        return 429, TOO_MANY
+    request.max_content_length = VERIFY_MAX_REQUEST
+    try:
+        if not EmptyForm().validate_on_submit():
+            return 400, STALE_FORM
+    except RequestEntityTooLarge:
+        return 413, TOO_LARGE
+    return None
 
 
 def _read_upload(name: str, limit: int) -> bytes | None:
@@ -170,16 +184,18 @@ def _read_upload(name: str, limit: int) -> bytes | None:
     return _read_limited(upload, limit)
 
 
-def _issued_by_code(code: str) -> ArchivedDocument | None:
-    """The archived document whose signed copy carries ``code`` (None: unknown or not issued)."""
-    normalised = normalise_code(code)
-    if normalised is None:
-        return None
-    return db.session.scalar(
+def _issued_by_code(text: str) -> tuple[ArchivedDocument | None, str | None]:
+    """The code as typed or scanned, normalised, and the archived document whose signed copy
+    carries it (None: not a code, unknown, or not issued yet)."""
+    code = normalise_code(text)
+    if code is None:
+        return None, None
+    doc = db.session.scalar(
         select(ArchivedDocument)
         .join(Report, Report.id == ArchivedDocument.report_id)
-        .where(Report.verify_code == normalised)
+        .where(Report.verify_code == code)
     )
+    return doc, code
 
 
 def _document_page(doc: ArchivedDocument, code: str, status: int = 200, **context):
@@ -207,23 +223,18 @@ def document(code: str):
     key = f"verify-code:{request.remote_addr}"
     if peek(key, window_s=VERIFY_WINDOW_S) >= UNKNOWN_CODES_PER_WINDOW:
         return _verify_page(429, error=TOO_MANY)
-    doc = _issued_by_code(code)
+    doc, code = _issued_by_code(code)
     if doc is None:
         hit(key, window_s=VERIFY_WINDOW_S)
         db.session.commit()
         abort(404)
-    code = normalise_code(code)
     if request.method != "POST":
         return _document_page(doc, code)
-    count = hit(f"verify:{request.remote_addr}", window_s=VERIFY_WINDOW_S)
-    db.session.commit()
-    if count > VERIFY_MAX_PER_WINDOW:
-        return _document_page(doc, code, 429, error=TOO_MANY)
-    request.max_content_length = VERIFY_MAX_REQUEST
+    refused = _refuse_verification()
+    if refused:
+        return _document_page(doc, code, refused[0], error=refused[1])
     try:
         data = _read_upload("file", VERIFY_MAX_FILE)
-        if not EmptyForm().validate_on_submit():
-            return _document_page(doc, code, 400, error=STALE_FORM)
     except RequestEntityTooLarge:
         return _document_page(doc, code, 413, error=TOO_LARGE)
     if data is None:
@@ -235,15 +246,10 @@ def document(code: str):
 @bp.route("/xm/<code>/ban-luu.pdf")
 def document_pdf(code: str):
     """Public: the archived PDF of the document the code names, to compare with a copy."""
-    doc = _issued_by_code(code)
-    if doc is None or doc.pdf_sha256 is None:
+    doc, _code = _issued_by_code(code)
+    if doc is None:
         abort(404)
-    return send_file(
-        io.BytesIO(db.session.get(Blob, doc.pdf_sha256).data),
-        mimetype=MIMES["pdf"][0],
-        as_attachment=True,
-        download_name=f"{file_stem(doc.year, doc.number_symbol)}.pdf",
-    )
+    return _send_archived(doc, "pdf")
 
 
 @bp.route("/luu-tru/<int:document_id>/edxml")
