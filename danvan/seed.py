@@ -10,8 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from danvan import publication
-from danvan.config import DEFAULTS
+from danvan import publication, services
 from danvan.extensions import db
 from danvan.models import (
     Agency,
@@ -480,8 +479,7 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
             signature_png=_blob(director.signature_blob),
             make_pdf=make_pdf,
             # The QR code and short URL printed on the demo report, as the app prints them.
-            verify_base_url=config.get("BASE_URL") or DEFAULTS["BASE_URL"],
-            verify_key=str(config.get("SECRET_KEY") or "danvan-demo").encode(),
+            **services.verification_settings(config),
         ),
         expected_version=report.version,
         now=datetime(2023, 11, 3, 2, 30, tzinfo=UTC),

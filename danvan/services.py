@@ -7,6 +7,7 @@ from contextlib import suppress
 from flask import current_app
 
 from danvan import keys
+from danvan.config import DEFAULTS
 from danvan.documents import pdf as pdfmod
 from danvan.extensions import db
 from danvan.models import Blob, Role, User
@@ -34,9 +35,17 @@ def signing_services(actor: User, *, agency) -> SigningServices:
         seal_png=_blob(agency.seal_sha256),
         make_pdf=pdfmod.libreoffice_available(),
         pdf_timeout=config["LIBREOFFICE_TIMEOUT"],
-        verify_base_url=config.get("BASE_URL"),
-        verify_key=str(config.get("SECRET_KEY") or "").encode(),
+        **verification_settings(config),
     )
+
+
+def verification_settings(config) -> dict:
+    """Where the printed verification URL points and the key its codes are made with (the
+    app's secret; the app never runs without one, the fallback is for a bare seed_demo)."""
+    return {
+        "verify_base_url": config.get("BASE_URL") or DEFAULTS["BASE_URL"],
+        "verify_key": str(config.get("SECRET_KEY") or "danvan-demo").encode(),
+    }
 
 
 def trust_roots():
