@@ -260,3 +260,26 @@ def csrf_token_from(html: str) -> str:
 def dept(world, app, key_dir):
     """The world with signature images, the seal and three approved entries (see factories)."""
     return make_dept(world)
+
+
+# docx → PDF results of the whole run, by the .docx's SHA-256 (LibreOffice is the slow part).
+_PDF_CACHE: dict[str, bytes] = {}
+
+
+@pytest.fixture
+def cached_conversion(monkeypatch):
+    """docx → PDF once per distinct .docx for the whole run; requires LibreOffice."""
+    import hashlib
+
+    from danvan.documents import pdf as pdfmod
+
+    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
+    real = pdfmod.docx_to_pdf
+
+    def convert(docx: bytes, **kwargs) -> bytes:
+        key = hashlib.sha256(docx).hexdigest()
+        if key not in _PDF_CACHE:
+            _PDF_CACHE[key] = real(docx, **kwargs)
+        return _PDF_CACHE[key]
+
+    monkeypatch.setattr(pdfmod, "docx_to_pdf", convert)

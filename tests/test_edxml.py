@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 import pytest
 from lxml import etree
 
-from danvan.documents import pdf as pdfmod
 from danvan.edxml import (
     Attachment,
     DocumentType,
@@ -35,12 +34,11 @@ from danvan.edxml.package import NS, PROBLEM_PREFIX
 from danvan.extensions import db
 from danvan.models import Blob
 from danvan.text import VN_TZ, format_number
-from tests.factories import require, signed_report
+from tests.factories import signed_report
 
 SENDER_ID = "000.00.31.H23"
 BAN_DAN_VAN = Organ("000.00.01.H23", "Ban Dân vận Tỉnh ủy Hà Nam", "Tỉnh ủy Hà Nam")
 NOW = datetime(2023, 11, 3, 2, 15, 30, 123456, tzinfo=UTC)  # 09:15:30 in Hà Nội
-_PDF_CACHE: dict[str, bytes] = {}
 
 
 def sample(**overrides) -> EdxmlDocument:
@@ -103,21 +101,6 @@ def organ_id(dept):
 def issued_docx(dept, app, organ_id):
     """The issued 01/BC-SXD without LibreOffice: .docx + .p7s only."""
     return signed_report(dept, app, issue=True, make_pdf=False)
-
-
-@pytest.fixture
-def cached_conversion(monkeypatch):
-    """docx → PDF once per distinct .docx for the run (LibreOffice is the slow part)."""
-    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
-    real = pdfmod.docx_to_pdf
-
-    def convert(docx: bytes, **kwargs) -> bytes:
-        key = hashlib.sha256(docx).hexdigest()
-        if key not in _PDF_CACHE:
-            _PDF_CACHE[key] = real(docx, **kwargs)
-        return _PDF_CACHE[key]
-
-    monkeypatch.setattr(pdfmod, "docx_to_pdf", convert)
 
 
 # --- From the archive ---------------------------------------------------------------------

@@ -20,16 +20,14 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from danvan import ratelimit, services
 from danvan.archive import views as archive_views
-from danvan.documents import pdf as pdfmod
 from danvan.documents import signing
 from danvan.extensions import db
 from danvan.models import ArchivedDocument, Blob
 from danvan.operations.archive import check_archive
 from danvan.verification import verify_document
-from tests.factories import approve, owner_edit, require, services_for, signed_report
+from tests.factories import approve, owner_edit, services_for, signed_report
 
 MB = 1024 * 1024
-_PDF_CACHE: dict[str, bytes] = {}
 SIGNATURE_KEYS = {
     "field",
     "signer",
@@ -44,21 +42,6 @@ SIGNATURE_KEYS = {
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cached_conversion(monkeypatch):
-    """docx → PDF once per distinct .docx for the whole run (LibreOffice is the slow part)."""
-    require(pdfmod.libreoffice_available(), "LibreOffice (soffice) chưa được cài")
-    real = pdfmod.docx_to_pdf
-
-    def convert(docx: bytes, **kwargs) -> bytes:
-        key = hashlib.sha256(docx).hexdigest()
-        if key not in _PDF_CACHE:
-            _PDF_CACHE[key] = real(docx, **kwargs)
-        return _PDF_CACHE[key]
-
-    monkeypatch.setattr(pdfmod, "docx_to_pdf", convert)
 
 
 # A signature row shown green (the page may add layout classes beside the colour).

@@ -167,6 +167,22 @@ def shot(request):
 
 # --- Helpers for the tests' pages -----------------------------------------------------------
 
+# The two sizes every new screen is looked at in.
+VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
+
+
+def anonymous(browser, live_server: str, viewport: str) -> Page:
+    """A page in a new browser context with nobody signed in (close its context when done)."""
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(
+        base_url=live_server,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        viewport={"width": width, "height": height},
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
 
 def png_bytes(width: int = 24, height: int = 16) -> bytes:
     """A small valid PNG (red/yellow stripes)."""

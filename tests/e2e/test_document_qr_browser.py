@@ -14,12 +14,10 @@ from playwright.sync_api import expect
 from danvan.documents import pdf as pdfmod
 from danvan.extensions import db
 from danvan.models import Blob
-from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.conftest import TIMEOUT_MS, VIEWPORTS, anonymous
 from tests.e2e.demo_site import axe_violations, describe
 from tests.factories import require, signed_report
 from tests.test_document_qr import qr_texts
-
-VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 
 
 def fits(page) -> bool:
@@ -46,16 +44,8 @@ def test_scanned_code_opens_the_public_page_and_compares_a_copy(
     [scanned] = qr_texts(pdf, tmp_path)
     path = urlsplit(scanned).path  # the printed address, served here by the test server
 
-    width, height = VIEWPORTS[viewport]
-    context = browser.new_context(
-        base_url=live_server,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        viewport={"width": width, "height": height},
-    )
-    context.set_default_timeout(TIMEOUT_MS)
+    page = anonymous(browser, live_server, viewport)  # nobody signed in
     try:
-        page = context.new_page()  # anonymous: nobody signed in
         response = page.goto(path)
         assert response is not None and response.status == 200
         expect(page.locator("#doc-number")).to_have_text(doc.number_symbol)
@@ -88,4 +78,4 @@ def test_scanned_code_opens_the_public_page_and_compares_a_copy(
             "Không xác nhận được", timeout=TIMEOUT_MS * 6
         )
     finally:
-        context.close()
+        page.context.close()

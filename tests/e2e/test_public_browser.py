@@ -5,28 +5,15 @@ Screenshots: test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from danvan.extensions import db
 from danvan.models import Entry
-from tests.e2e.conftest import TIMEOUT_MS, flash
+from tests.e2e.conftest import VIEWPORTS, anonymous, flash
 from tests.e2e.demo_site import BLOCKING, axe_violations, describe
 from tests.factories import approve
 
-VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 LONG_PLACE = "Nhà văn hóa tổ dân phố số 7, phường Lê Hồng Phong, thành phố Phủ Lý, tỉnh Hà Nam"
-
-
-def anonymous(browser, live_server: str, viewport: str) -> Page:
-    width, height = VIEWPORTS[viewport]
-    context = browser.new_context(
-        base_url=live_server,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        viewport={"width": width, "height": height},
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
 
 
 def publish_all(world, entries) -> None:
