@@ -4,6 +4,12 @@ from danvan.models.agency import Agency, Unit
 from danvan.models.campaigns import Campaign, ContentItem, Observance
 from danvan.models.entries import ENTRY_FIELDS, Attachment, Blob, Entry, EntryApproval
 from danvan.models.events import AuditLog, ChainHead, Event, OutboxMessage
+from danvan.models.exchange import (
+    CampaignRecipient,
+    Delivery,
+    IncomingDocument,
+    ReportingAgency,
+)
 from danvan.models.previews import DraftPreview, DraftPreviewPage
 from danvan.models.reports import ArchivedDocument, NumberSequence, RegisterEntry, Report
 from danvan.models.users import (
@@ -23,20 +29,24 @@ __all__ = [
     "AuditLog",
     "Blob",
     "Campaign",
+    "CampaignRecipient",
     "ChainHead",
     "ContentItem",
     "Delegation",
+    "Delivery",
     "DraftPreview",
     "DraftPreviewPage",
     "Entry",
     "EntryApproval",
     "Event",
+    "IncomingDocument",
     "NumberSequence",
     "Observance",
     "RateCounter",
     "OutboxMessage",
     "RegisterEntry",
     "Report",
+    "ReportingAgency",
     "Role",
     "Unit",
     "User",

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from danvan.extensions import db
+from danvan.models.exchange import ReportingAgency
 from danvan.text import today_vn
 from danvan.workflow import DEFAULT_CHAIN, parse_chain
 
@@ -17,6 +18,7 @@ class Campaign(db.Model):
         CheckConstraint("period_start <= period_end", name="period_order"),
         CheckConstraint("resume_policy IN ('start', 'returning_step')", name="resume_policy"),
         CheckConstraint("status IN ('draft', 'active', 'closed')", name="status"),
+        CheckConstraint("kind IN ('entries', 'rollup')", name="kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
@@ -37,6 +39,9 @@ class Campaign(db.Model):
     resume_policy: Mapped[str] = mapped_column(String(20), default="start")
     # "Gửi duyệt" needs at least one evidence file when set.
     evidence_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # "entries": units report activities (a Sở); "rollup": the report sums the edXML reports
+    # of the Sở listed in ``reporting_agencies`` (Ban Dân vận Tỉnh ủy).
+    kind: Mapped[str] = mapped_column(String(10), default="entries", server_default="entries")
 
     agency = relationship("Agency", lazy="joined")
     content_items: Mapped[list[ContentItem]] = relationship(
@@ -45,6 +50,14 @@ class Campaign(db.Model):
     observances: Mapped[list[Observance]] = relationship(
         back_populates="campaign", order_by="Observance.day", lazy="selectin"
     )
+
+    reporting_agencies: Mapped[list[ReportingAgency]] = relationship(
+        order_by="ReportingAgency.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_rollup(self) -> bool:
+        return self.kind == "rollup"
 
     @property
     def recipient_lines(self) -> list[str]:
