@@ -105,7 +105,8 @@ class IncomingDocument(db.Model):
     p7s_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     # Verification of the PDF's signatures on arrival against the configured trust roots.
     signatures_valid: Mapped[bool] = mapped_column(default=False)
-    verification: Mapped[dict | None] = mapped_column(JSON)  # {"reasons": [...], "signatures": [...]}
+    # {"reasons": [...], "signatures": [...]}
+    verification: Mapped[dict | None] = mapped_column(JSON)
     # Status replies produced for the sender: "01" on arrival, "03" once accepted.
     status_code: Mapped[str] = mapped_column(String(4), default="01")
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
