@@ -15,6 +15,7 @@ from danvan.extensions import db
 from danvan.models import (
     Agency,
     Campaign,
+    CampaignRecipient,
     ContentItem,
     Delegation,
     Entry,
@@ -107,6 +108,27 @@ MERGED_BAN_YEAR = 2025
 def ban_dan_van(year: int) -> str:
     """The provincial Party body a campaign of this year reports to."""
     return "Ban Tuyên giáo và Dân vận Tỉnh ủy" if year >= MERGED_BAN_YEAR else "Ban Dân vận Tỉnh ủy"
+
+
+# The demo's mã định danh (QCVN 102:2016 form) and the addresses its reports are sent to
+# (reserved ".example" domains: the demo sends no mail anywhere real).
+DEMO_ORGAN_ID = "000.00.31.H23"
+DEMO_ADDRESSES = {
+    "Ban Dân vận Tỉnh ủy": ("bandanvan@tinhuy.hanam.example", "000.00.00.H23"),
+    "Ban Tuyên giáo và Dân vận Tỉnh ủy": ("bantgdv@tinhuy.hanam.example", "000.00.00.H23"),
+    "Ban Tuyên giáo Đảng ủy khối": ("bantuyengiao@dangbokhoi.hanam.example", None),
+    "Giám đốc, các Phó Giám đốc Sở": ("lanhdao@sxd.hanam.example", None),
+}
+
+
+def _addresses(campaign: Campaign) -> list[CampaignRecipient]:
+    """The demo campaign's Nơi nhận with an e-mail (and the Ban's mã định danh)."""
+    return [
+        CampaignRecipient(campaign_id=campaign.id, name=line, email=email, organ_id=organ_id)
+        for line in campaign.recipient_lines
+        for email, organ_id in [DEMO_ADDRESSES.get(line, (None, None))]
+        if email
+    ]
 
 
 def _recipients(year: int) -> str:
@@ -248,6 +270,8 @@ def _campaign(agency: Agency, year: int, start: date, end: date, deadline: date)
         for _, d, name, founded in OBSERVANCES
     ]
     db.session.add(campaign)
+    db.session.flush()
+    db.session.add_all(_addresses(campaign))
     return campaign
 
 
@@ -311,6 +335,7 @@ def seed_demo(*, config: dict | None = None, instance_path: str | None = None) -
         parent_name="UBND TỈNH HÀ NAM",
         abbreviation="SXD",
         place_name="Hà Nam",
+        organ_id=DEMO_ORGAN_ID,
     )
     db.session.add(agency)
     units = {}
