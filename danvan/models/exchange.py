@@ -74,8 +74,8 @@ class IncomingDocument(db.Model):
     """A row of the sổ văn bản đến (NĐ 30/2020 Phụ lục IV): a received document."""
 
     __table_args__ = (
-        UniqueConstraint("agency_id", "year", "number"),
-        UniqueConstraint("agency_id", "document_key"),
+        UniqueConstraint("agency_id", "year", "number", name="uq_incoming_document_number"),
+        UniqueConstraint("agency_id", "document_key", name="uq_incoming_document_document_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))

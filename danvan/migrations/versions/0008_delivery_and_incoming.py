@@ -98,8 +98,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['received_by_id'], ['user.id'], name=op.f('fk_incoming_document_received_by_id_user')),
     sa.ForeignKeyConstraint(['rollup_report_id'], ['report.id'], name=op.f('fk_incoming_document_rollup_report_id_report')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incoming_document')),
-    sa.UniqueConstraint('agency_id', 'document_key', name=op.f('uq_incoming_document_agency_id')),
-    sa.UniqueConstraint('agency_id', 'year', 'number', name=op.f('uq_incoming_document_agency_id'))
+    sa.UniqueConstraint('agency_id', 'document_key', name=op.f('uq_incoming_document_document_key')),
+    sa.UniqueConstraint('agency_id', 'year', 'number', name=op.f('uq_incoming_document_number'))
     )
     with op.batch_alter_table('incoming_document', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incoming_document_campaign_id'), ['campaign_id'], unique=False)
