@@ -238,7 +238,8 @@ def campaign_unit_counts(
     campaign: Campaign,
 ) -> tuple[list[Unit], list[tuple[str, str]], dict[int, dict[str, int]]]:
     """Per unit, how many entries are in each overview column (one grouped query): the
-    states of ``OVERVIEW_STATES``, a waiting entry counted at the kind of step it waits at."""
+    states of ``OVERVIEW_STATES``, a waiting entry counted at the kind of step it waits at.
+    Inactive units are listed only when they have entries in the campaign."""
     units = list(
         db.session.scalars(
             select(Unit).where(Unit.agency_id == campaign.agency_id).order_by(Unit.position)
@@ -271,4 +272,6 @@ def campaign_unit_counts(
                     columns.append((_column_key(state.value, kind), label))
         else:
             columns.append((state.value, state.label))
+    # A unit closed down stays in the table only while it has entries in this campaign.
+    units = [u for u in units if u.active or counts[u.id]]
     return units, columns, counts

@@ -280,3 +280,17 @@ def test_query_count_does_not_grow_with_units_and_entries(world, login, count_qu
     assert "Trưởng phòng 9" in page and "HĐ 9.0" in page
     assert many.n == few.n, (few.n, many.n)
     assert few.n < 40, few.n
+
+
+def test_unit_table_lists_inactive_units_only_with_entries(scene, login):
+    """A unit closed down leaves the units × state table unless it has entries this year."""
+    from danvan.queries import campaign_unit_counts
+
+    units, _, _ = campaign_unit_counts(scene.campaign)
+    assert scene.unit_c in units and scene.unit_gone not in units
+    scene.unit_a.active = False  # closed after sending entries: its rows still count
+    db.session.commit()
+    units, _, counts = campaign_unit_counts(scene.campaign)
+    assert scene.unit_a in units and sum(counts[scene.unit_a.id].values()) == 3
+    page = login(scene.office).get(f"/ke-hoach/{scene.campaign.id}").text
+    assert "Phòng đã giải thể" not in page and "Phòng Kinh tế" in page
