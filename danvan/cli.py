@@ -1,4 +1,6 @@
-"""``flask --app wsgi danvan …``: seed-demo, create-user, send-mail, remind, export-xlsx, backup."""
+"""``flask --app wsgi danvan …``: seed-demo, create-user, send-mail, remind, export-xlsx, …
+
+backup and restore are in danvan/backup_cli.py, import-plan in danvan/plans/cli.py."""
 
 from __future__ import annotations
 
@@ -296,3 +298,7 @@ def deactivate_user_command(username: str) -> None:
 from danvan.plans.cli import register as _register_plans  # noqa: E402
 
 _register_plans(danvan_cli)
+
+from danvan.backup_cli import register as _register_backup  # noqa: E402
+
+_register_backup(danvan_cli)
