@@ -1,4 +1,9 @@
-"""Send queued e-mails through SMTP. Failures stay in the outbox and are retried later."""
+"""Send queued e-mails through SMTP. Failures stay in the outbox and are retried later.
+
+A message may carry one attachment (an issued document's signed PDF). A permanent refusal
+(SMTP 5xx: unknown mailbox, message too large) is not retried: the message is marked as
+failed at once, and the sender may correct the address and send it again.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,43 @@ from email.utils import formataddr
 from sqlalchemy import select
 
 from danvan.extensions import db
-from danvan.models import OutboxMessage
+from danvan.models import Blob, OutboxMessage
 from danvan.text import utcnow
 
 MAX_ATTEMPTS = 5
+
+
+def _mail(message: OutboxMessage, sender: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = formataddr(("Hệ thống danvan", sender))
+    mail["To"] = message.recipient
+    mail["Subject"] = message.subject
+    mail.set_content(message.body, charset="utf-8")
+    if message.attachment_sha256:
+        data = db.session.get(Blob, message.attachment_sha256).data
+        maintype, _, subtype = (message.attachment_type or "application/octet-stream").partition(
+            "/"
+        )
+        mail.add_attachment(
+            data,
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=message.attachment_name or "tep-dinh-kem",
+        )
+    return mail
+
+
+def _permanent(exc: Exception) -> bool:
+    """A 5xx answer: sending the same message again cannot succeed."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
+def _record_failure(message: OutboxMessage, exc: Exception) -> None:
+    message.last_error = str(exc)[:500]
+    if _permanent(exc):
+        message.attempts = max(message.attempts, MAX_ATTEMPTS)
 
 
 def send_outbox(config: dict, *, limit: int = 100) -> int:
@@ -42,24 +80,25 @@ def send_outbox(config: dict, *, limit: int = 100) -> int:
             message.last_error = str(exc)[:500]
         db.session.commit()
         return 0
-    with smtp:
+    try:
         if config.get("MAIL_USE_STARTTLS"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
         for message in pending:
-            mail = EmailMessage()
-            mail["From"] = formataddr(("Hệ thống danvan", config["MAIL_SENDER"]))
-            mail["To"] = message.recipient
-            mail["Subject"] = message.subject
-            mail.set_content(message.body, charset="utf-8")
+            mail = _mail(message, config["MAIL_SENDER"])
             message.attempts += 1
             try:
                 smtp.send_message(mail)
-            except smtplib.SMTPException as exc:
-                message.last_error = str(exc)[:500]
+            except (smtplib.SMTPException, OSError) as exc:
+                _record_failure(message, exc)
             else:
                 message.sent_at = utcnow()
                 sent += 1
-    db.session.commit()
+    finally:
+        db.session.commit()
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
     return sent

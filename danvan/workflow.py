@@ -609,7 +609,7 @@ REPORT_TRANSITIONS: tuple[ReportTransition, ...] = (
         style="success",
         excludes=(Exclusion.REPORT_SIGNER,),
         operation="issue_report",
-        inputs=("services",),
+        inputs=("services", "recipients"),
     ),
     # Only a draft without entries (checked by the operation); the row and its history stay.
     ReportTransition(

@@ -4,7 +4,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from danvan import delivery
 from danvan.campaign_admin import bp
+from danvan.campaign_admin import recipients as addresses
 from danvan.campaign_admin.forms import (
     NAMED_KINDS,
     CampaignForm,
@@ -16,7 +18,7 @@ from danvan.campaign_admin.forms import (
 )
 from danvan.extensions import db
 from danvan.models import Agency, Campaign, ContentItem, Entry, Observance, Role, User
-from danvan.operations import Invalid, OperationError
+from danvan.operations import Conflict, Invalid, OperationError
 from danvan.operations import campaigns as ops
 from danvan.operations.campaigns import CampaignStatus, ChainRefused
 from danvan.text import fold
@@ -34,6 +36,8 @@ def admins_only():
     """Every page here: signed in (else the login page), administrator (else 403)."""
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
+    if request.endpoint in addresses.OFFICE_ENDPOINTS and delivery.may_edit_addresses(current_user):
+        return None  # Địa chỉ gửi văn bản: Văn phòng too (campaign_admin/recipients.py)
     if not current_user.has_role(Role.ADMIN):
         abort(403, description="Chỉ Quản trị hệ thống mới được quản lý kế hoạch.")
     return None
@@ -445,3 +449,48 @@ def chain(campaign_id: int):
         in_flight=ops.chain_change_impact(campaign, campaign.steps)["in_flight"],
         **context,
     ), (422 if failed else 200)
+
+
+# --- Địa chỉ gửi văn bản (Quản trị and Văn phòng) ------------------------------------------
+
+
+@bp.route("/<int:campaign_id>/dia-chi-gui", methods=["GET", "POST"])
+def recipients(campaign_id: int):
+    """The Nơi nhận of the campaign with their e-mail and mã định danh."""
+    campaign = _campaign(campaign_id)
+    form = EmptyForm()
+    rows, errors = addresses.shown_rows(campaign), {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        posted = addresses.posted_rows(request.form)
+        try:
+            changed = delivery.save_addresses(campaign, posted, actor=_actor())
+        except Invalid as error:
+            db.session.rollback()
+            rows, errors = addresses.echoed_rows(posted), error.errors
+            if not errors:
+                flash(error.message, "danger")
+        except Conflict as error:
+            db.session.rollback()
+            flash(error.message, "warning")
+            return redirect(url_for("campaign_admin.recipients", campaign_id=campaign.id), 303)
+        except OperationError as error:
+            db.session.rollback()
+            abort(error.status, description=error.message)
+        else:
+            db.session.commit()
+            flash(
+                "Đã lưu địa chỉ gửi văn bản." if changed else "Địa chỉ gửi văn bản không thay đổi.",
+                "success" if changed else "info",
+            )
+            return redirect(url_for("campaign_admin.recipients", campaign_id=campaign.id), 303)
+    return render_template(
+        "campaign_admin/recipients.html",
+        campaign=campaign,
+        form=form,
+        rows=rows,
+        errors=errors,
+        summary=addresses.error_summary(rows, errors),
+        is_admin=current_user.has_role(Role.ADMIN),
+    ), (422 if errors else 200)
