@@ -441,10 +441,12 @@ def test_archive_download_asks_for_the_recipient_and_refuses_unit_staff(
     login(dept.clerk)
     form = client.get(f"/luu-tru/{doc.id}/edxml")
     assert form.status_code == 200 and 'id="edxml-form"' in form.get_data(as_text=True)
-    bad = client.get(f"/luu-tru/{doc.id}/edxml?den=khong-hop-le")
-    assert bad.status_code == 200 and 'id="edxml-problems"' in bad.get_data(as_text=True)
-    package = client.get(
-        f"/luu-tru/{doc.id}/edxml?den={BAN_DAN_VAN.organ_id}&ten=Ban+Dân+vận+Tỉnh+ủy+Hà+Nam"
+    # Producing a package records a delivery: a POST (a GET has no side effect).
+    bad = client.post(f"/luu-tru/{doc.id}/edxml", data={"den": "khong-hop-le"})
+    assert bad.status_code == 422 and 'id="edxml-problems"' in bad.get_data(as_text=True)
+    package = client.post(
+        f"/luu-tru/{doc.id}/edxml",
+        data={"den": BAN_DAN_VAN.organ_id, "ten": "Ban Dân vận Tỉnh ủy Hà Nam"},
     )
     assert package.status_code == 200 and package.mimetype == "application/xml"
     assert "2023-01-BC-SXD.edxml" in package.headers["Content-Disposition"]

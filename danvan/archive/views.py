@@ -18,6 +18,7 @@ from danvan.operations.archive import search_archive
 from danvan.operations.reports import file_stem
 from danvan.permissions import OVERSEER_ROLES
 from danvan.ratelimit import hit, peek
+from danvan.receipts import record_edxml_delivery
 from danvan.text import fold, today_vn, utcnow
 from danvan.verification import SIGNATURE_LABELS, normalise_code, verify_copy, verify_document
 from danvan.web import require, text_arg, year_arg
@@ -252,34 +253,48 @@ def document_pdf(code: str):
     return _send_archived(doc, "pdf")
 
 
-@bp.route("/luu-tru/<int:document_id>/edxml")
+@bp.route("/luu-tru/<int:document_id>/edxml", methods=["GET", "POST"])
 @login_required
 def edxml(document_id: int):
-    """The issued document as an edXML package (QCVN 102:2016) for one receiving agency."""
+    """The issued document as an edXML package (QCVN 102:2016) for one receiving agency.
+
+    GET shows the form (``den``/``ten`` prefill it); POST builds the package and records its
+    Delivery (channel "edxml"), which the recipient's status replies then update.
+    """
     _require_overseer()
     doc = db.get_or_404(ArchivedDocument, document_id)
     report = db.session.get(Report, doc.report_id)
-    organ_id = text_arg(request.args, "den")
-    name = text_arg(request.args, "ten") or report.campaign.report_recipient
+    source = request.form if request.method == "POST" else request.args
+    organ_id = text_arg(source, "den")
+    name = text_arg(source, "ten") or report.campaign.report_recipient
     problems: list[str] = []
-    if organ_id:
-        recipients = [edxml_package.Organ(organ_id, name)]
-        try:
-            data = edxml_package.build_package(
-                edxml_package.document_from_archive(doc, recipients=recipients, now=utcnow())
-            )
-        except edxml_package.PackageError as exc:
-            problems = list(exc.problems)
+    if request.method == "POST":
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        if not organ_id:
+            problems = ["Vui lòng nhập mã định danh của cơ quan nhận."]
         else:
-            return send_file(
-                io.BytesIO(data),
-                mimetype="application/xml",
-                as_attachment=True,
-                download_name=f"{file_stem(doc.year, doc.number_symbol)}.edxml",
-            )
-    return render_template(
+            recipient = edxml_package.Organ(organ_id, name)
+            try:
+                data = edxml_package.build_package(
+                    edxml_package.document_from_archive(doc, recipients=[recipient], now=utcnow())
+                )
+            except edxml_package.PackageError as exc:
+                problems = list(exc.problems)
+            else:
+                record_edxml_delivery(doc, recipient, actor=current_user, now=utcnow())
+                db.session.commit()
+                return send_file(
+                    io.BytesIO(data),
+                    mimetype="application/xml",
+                    as_attachment=True,
+                    download_name=f"{file_stem(doc.year, doc.number_symbol)}.edxml",
+                )
+    status = 422 if problems else 200
+    page = render_template(
         "archive/edxml.html", doc=doc, organ_id=organ_id, name=name, problems=problems
     )
+    return page, status
 
 
 @bp.route("/so-van-ban-di")
