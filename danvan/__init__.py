@@ -119,10 +119,14 @@ def _register_blueprints(app: Flask) -> None:
     from danvan.campaign_admin import bp as campaign_admin_bp
     from danvan.delegations import bp as delegations_bp
     from danvan.exports import bp as exports_bp
+    from danvan.incoming_views import bp as incoming_bp
     from danvan.plans.views import bp as plans_bp
     from danvan.public import bp as public_bp
+    from danvan.rollup_views import bp as rollup_bp
 
     for bp in (admin_bp, campaign_admin_bp, delegations_bp, plans_bp, exports_bp, public_bp):
+        app.register_blueprint(bp)
+    for bp in (incoming_bp, rollup_bp):  # after issue: the sổ văn bản đến, the roll-up
         app.register_blueprint(bp)
 
 

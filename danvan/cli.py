@@ -134,6 +134,10 @@ def export_edxml_command(
     out = Path(out_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
+    from danvan.receipts import record_edxml_delivery
+
+    record_edxml_delivery(doc, Organ(to_id, name), actor=None)
+    db.session.commit()
     click.echo(f"Đã ghi {out} ({len(data)} byte): gói edXML văn bản {number} gửi {name}.")
 
 
@@ -302,3 +306,177 @@ _register_plans(danvan_cli)
 from danvan.backup_cli import register as _register_backup  # noqa: E402
 
 _register_backup(danvan_cli)
+
+
+@danvan_cli.command("create-rollup-campaign")
+@click.option("--year", required=True, type=int)
+@click.option("--title", required=True, help="Tên kế hoạch (đợt tổng hợp).")
+@click.option("--deadline", required=True, help="Hạn các Sở gửi báo cáo, yyyy-mm-dd.")
+@click.option("--period-start", default=None, help="yyyy-mm-dd (mặc định 01/10 của năm).")
+@click.option("--period-end", default=None, help="yyyy-mm-dd (mặc định 31/10 của năm).")
+@click.option("--subject", default=None, help="Trích yếu của báo cáo tổng hợp.")
+@click.option("--plan-number", default=None, help="Số kế hoạch, ví dụ 45-KH/BDVTU.")
+@click.option(
+    "--expect", "expects", multiple=True, help='Cơ quan phải báo cáo: "MÃ ĐỊNH DANH=Tên".'
+)
+@click.option("--agency-id", type=int, default=None, help="Mặc định: cơ quan đầu tiên.")
+def create_rollup_campaign_command(
+    year, title, deadline, period_start, period_end, subject, plan_number, expects, agency_id
+) -> None:
+    """Tạo kế hoạch tổng hợp (Ban Dân vận): các Sở gửi báo cáo qua edXML, hệ thống cộng số liệu."""
+    from datetime import date
+
+    from danvan import rollup
+    from danvan.models import Agency, Campaign
+    from danvan.operations import OperationError
+
+    def day(text: str | None, default: date) -> date:
+        try:
+            return date.fromisoformat(text) if text else default
+        except ValueError:
+            raise click.ClickException(f"Ngày “{text}” không đúng dạng yyyy-mm-dd.") from None
+
+    stmt = select(Agency).order_by(Agency.id)
+    agency = db.session.get(Agency, agency_id) if agency_id else db.session.scalar(stmt)
+    if agency is None:
+        raise click.ClickException("Không có cơ quan nào.")
+    campaign = Campaign(
+        agency=agency,
+        year=year,
+        kind="rollup",
+        status="active",
+        title=title,
+        plan_number=plan_number,
+        period_start=day(period_start, date(year, 10, 1)),
+        period_end=day(period_end, date(year, 10, 31)),
+        report_deadline=day(deadline, date(year, 11, 10)),
+        report_subject=subject
+        or f"Kết quả tổng hợp Tháng cao điểm thực hiện công tác dân vận năm {year}",
+        recipients="Thường trực Tỉnh ủy",
+    )
+    if campaign.period_start > campaign.period_end:
+        raise click.ClickException("Ngày bắt đầu phải trước ngày kết thúc.")
+    db.session.add(campaign)
+    db.session.flush()
+    try:
+        for line in expects:
+            organ_id, sep, name = line.partition("=")
+            if not sep:
+                raise click.ClickException(f"“{line}”: cần dạng MÃ ĐỊNH DANH=Tên cơ quan.")
+            rollup.add_reporting_agency(campaign, organ_id=organ_id, name=name)
+    except OperationError as exc:
+        details = "; ".join(exc.errors.values())
+        raise click.ClickException(f"“{line}”: {exc.message} {details}".strip()) from None
+    db.session.commit()
+    click.echo(
+        f"Đã tạo kế hoạch tổng hợp số {campaign.id} ({campaign.title}), "
+        f"{len(campaign.reporting_agencies)} cơ quan phải báo cáo."
+    )
+
+
+def _receiving_agency(agency_id: int | None):
+    """The agency a command acts for: --agency-id, else the only one."""
+    from danvan.models import Agency
+
+    if agency_id is not None:
+        agency = db.session.get(Agency, agency_id)
+        if agency is None:
+            raise click.ClickException(f"Không có cơ quan mã {agency_id}.")
+        return agency
+    agencies = list(db.session.scalars(select(Agency).order_by(Agency.id).limit(2)))
+    if not agencies:
+        raise click.ClickException("Chưa có cơ quan nào trong cơ sở dữ liệu.")
+    if len(agencies) > 1:
+        raise click.ClickException("Có nhiều cơ quan; hãy chọn bằng --agency-id.")
+    return agencies[0]
+
+
+@danvan_cli.command("import-edxml")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--agency-id", type=int, default=None, help="Mã cơ quan (khi có nhiều cơ quan).")
+def import_edxml_command(file: str, agency_id: int | None) -> None:
+    """Nhận một gói edXML vào sổ văn bản đến, hoặc ghi nhận một phản hồi trạng thái."""
+    from pathlib import Path
+
+    from danvan import incoming, receipts, services
+    from danvan.edxml.package import MAX_PACKAGE_BYTES
+    from danvan.edxml.status import DOCUMENT, package_kind
+    from danvan.text import utcnow
+
+    _quiet_diff_analysis()
+    agency = _receiving_agency(agency_id)
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        click.echo(f"Không đọc được tệp {file}: {exc.strerror}.", err=True)
+        raise SystemExit(1) from None
+    kind, problems = package_kind(data, max_bytes=MAX_PACKAGE_BYTES)
+    try:
+        if problems:
+            raise incoming.ImportRefused(problems)
+        if kind == DOCUMENT:
+            doc = incoming.import_package(
+                data, agency=agency, actor=None, trust_roots=services.trust_roots(), now=utcnow()
+            )
+        else:
+            delivery = receipts.apply_status_reply(data, agency=agency, actor=None, now=utcnow())
+    except incoming.ImportRefused as exc:
+        db.session.rollback()
+        click.echo(f"Không nhận tệp {file}:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    if kind != DOCUMENT:
+        label = delivery.status_description or delivery.status_code
+        click.echo(f"Đã ghi nhận phản hồi của {delivery.recipient_name}: {label}")
+        return
+    click.echo(
+        f"Đã vào sổ văn bản đến số {doc.number}/{doc.year}: văn bản số {doc.number_symbol} "
+        f"của {doc.sender_name}."
+    )
+    click.echo(f"Chữ ký số: {incoming.signature_summary(doc)}")
+    for reason in (doc.verification or {}).get("reasons", []):
+        click.echo(f"  - {reason}")
+    for sig in (doc.verification or {}).get("signatures", []):
+        mark = "OK " if sig["ok"] else "LỖI"
+        who = f"{sig['signer'] or '?'}, {sig['signing_time'] or '?'}"
+        click.echo(f"  [{mark}] {sig['label']} ({who}): {sig['message']}")
+
+
+@danvan_cli.command("edxml-status")
+@click.option("--incoming-number", "number", required=True, type=int, help="Số đến.")
+@click.option("--year", required=True, type=int, help="Năm của sổ văn bản đến.")
+@click.option("--code", required=True, type=click.Choice(["01", "03"]))
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--agency-id", type=int, default=None, help="Mã cơ quan (khi có nhiều cơ quan).")
+def edxml_status_command(
+    number: int, year: int, code: str, out_file: str, agency_id: int | None
+) -> None:
+    """Ghi tệp phản hồi trạng thái (01 Đã đến, 03 Đã tiếp nhận) cho một văn bản đến."""
+    from pathlib import Path
+
+    from danvan.incoming import ARRIVED, status_reply_for
+    from danvan.models import IncomingDocument
+    from danvan.operations import OperationError
+    from danvan.text import utcnow
+
+    agency = _receiving_agency(agency_id)
+    doc = db.session.scalar(
+        select(IncomingDocument).where(
+            IncomingDocument.agency_id == agency.id,
+            IncomingDocument.year == year,
+            IncomingDocument.number == number,
+        )
+    )
+    if doc is None:
+        raise click.ClickException(f"Không có văn bản số đến {number} năm {year}.")
+    staff = doc.received_by if code == ARRIVED else doc.accepted_by
+    try:
+        data = status_reply_for(doc, code, staff=staff, now=utcnow())
+    except OperationError as exc:
+        raise click.ClickException(exc.message) from exc
+    out = Path(out_file)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    click.echo(f"Đã ghi {out}: phản hồi {code} cho văn bản số đến {number}/{year}.")

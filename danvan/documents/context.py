@@ -21,7 +21,7 @@ from danvan.documents.model import (
     UnitStats,
 )
 from danvan.models import Agency, Campaign, Entry, RegisterEntry, Report, Role, Unit, User
-from danvan.text import format_date
+from danvan.text import format_date, format_number
 
 DOC_TYPE_NAME = {"BC": "Báo cáo"}
 
@@ -45,8 +45,10 @@ def signer_block(user: User | None) -> SignerBlock | None:
     return SignerBlock("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", user.full_name)
 
 
-def signer_title(user: User) -> str:
-    """The signer's title for registers and the archive."""
+def signer_title(user: User, *, rollup: bool = False) -> str:
+    """The signer's title for registers and the archive ("Trưởng ban" in a Ban's roll-up)."""
+    if rollup:
+        return "Trưởng ban" if user.has_role(Role.DIRECTOR) else "Phó Trưởng ban"
     return "Giám đốc" if user.has_role(Role.DIRECTOR) else "Phó Giám đốc"
 
 
@@ -231,3 +233,148 @@ def register_data(agency: Agency, year: int, rows: list[RegisterEntry]) -> Regis
             for r in rows
         ),
     )
+
+
+# --- The roll-up report (Ban Dân vận Tỉnh ủy): the Sở reports received, summed ------------
+
+ROLLUP_GROUP_TITLE = "Kết quả thực hiện của các sở, ban, ngành"
+
+
+def rollup_signer_block(user: User | None) -> SignerBlock | None:
+    """The signer block of a Ban's report: "TRƯỞNG BAN", or "KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN"."""
+    if user is None:
+        return None
+    if user.has_role(Role.DIRECTOR):
+        return SignerBlock("TRƯỞNG BAN", None, user.full_name)
+    return SignerBlock("KT. TRƯỞNG BAN", "PHÓ TRƯỞNG BAN", user.full_name)
+
+
+def rollup_basis(campaign: Campaign, follows: tuple[str, date] | None) -> str:
+    """Căn cứ of the roll-up report: the plan, the Sở reports received (and the report it
+    follows, for a supplement)."""
+    agency = campaign.agency.full_name
+    plan = f"Kế hoạch số {campaign.plan_number}" if campaign.plan_number else "Kế hoạch"
+    if campaign.plan_date:
+        plan += f" ngày {format_date(campaign.plan_date)}"
+    title = f"{campaign.title[0].lower()}{campaign.title[1:]}"
+    text = f"Thực hiện {plan} của {agency} về {title}; trên cơ sở báo cáo của các cơ quan, đơn vị"
+    if follows:
+        text += f"; tiếp theo Báo cáo số {follows[0]} ngày {format_date(follows[1])}"
+        return f"{text}, {agency} báo cáo bổ sung kết quả tổng hợp như sau:"
+    return f"{text}, {agency} báo cáo kết quả tổng hợp như sau:"
+
+
+def _rollup_line(campaign: Campaign, totals: dict, gifts: str) -> EntryLine:
+    """A Sở's reported totals as one line of section II."""
+    title = f"Tổ chức {format_number(totals['activities'])} hoạt động"
+    if totals["observance_activities"]:
+        title += (
+            f", trong đó {format_number(totals['observance_activities'])} hoạt động hưởng ứng "
+            "các ngày kỷ niệm"
+        )
+    result = (
+        f"Xây dựng {format_number(totals['models'])} mô hình “Dân vận khéo”"
+        if totals["models"]
+        else ""
+    )
+    return EntryLine(
+        title=title,
+        unit_name="",
+        date_from=campaign.period_start,
+        date_to=campaign.period_end,
+        place="",
+        activity_form="",
+        observance=None,
+        participants_officials=totals["officials"],
+        participants_citizens=totals["citizens"],
+        amount_vnd=totals["amount_vnd"],
+        result=result,
+        gifts=gifts,
+    )
+
+
+def rollup_report_data(
+    report: Report,
+    figures,
+    *,
+    signer: User | None,
+    number: str | None = None,
+    issued_date: date | None = None,
+    draft_year: int | None = None,
+    follows: tuple[str, date] | None = None,
+    verify_url: str | None = None,
+) -> ReportData:
+    """ReportData of a roll-up report from ``figures`` (``danvan.rollup.RollupFigures`` of the
+    report's incoming documents): section II and the Phụ lục have one part per Sở, naming the
+    reports its figures come from; an expected Sở without any is "chưa báo cáo" (with zeros)
+    in the first report and left out of a supplement."""
+    campaign = report.campaign
+    groups, rows = [], []
+    for agency in figures.agencies:
+        if agency.reported:
+            label = f"{agency.name} ({agency.sources_label})"
+            line = _rollup_line(campaign, agency.totals, agency.gifts)
+            groups.append(UnitGroup(label, (line,)))
+        elif agency.expected and not follows:
+            label = f"{agency.name} (chưa báo cáo)"
+        else:
+            continue
+        totals = agency.totals
+        rows.append(
+            UnitStats(
+                unit_name=label,
+                activities=totals["activities"],
+                participants=totals["participants"],
+                officials=totals["officials"],
+                citizens=totals["citizens"],
+                amount_vnd=totals["amount_vnd"],
+                observance_activities=totals["observance_activities"],
+                models=totals["models"],
+                gifts=agency.gifts,
+            )
+        )
+    totals = figures.totals
+    subject = campaign.report_subject
+    return ReportData(
+        agency=agency_info(campaign.agency),
+        doc_symbol=f"{report.doc_type}-{campaign.agency.abbreviation}",
+        number=number,
+        issued_date=issued_date,
+        draft_year=draft_year or campaign.year,
+        is_draft=number is None,
+        subject=supplement_subject(subject) if follows else subject,
+        basis=rollup_basis(campaign, follows),
+        section_leadership=report.section_leadership,
+        content_groups=(ContentGroup(ROLLUP_GROUP_TITLE, tuple(groups)),),
+        total_activities=totals["activities"],
+        total_participants=totals["participants"],
+        total_amount_vnd=totals["amount_vnd"],
+        section_strengths=report.section_strengths,
+        section_weaknesses=report.section_weaknesses,
+        section_proposals=report.section_proposals,
+        recipients=tuple(campaign.recipient_lines),
+        signer=rollup_signer_block(signer),
+        appendix=tuple(rows),
+        verify_url=verify_url if number is not None else None,
+    )
+
+
+def rollup_narratives(campaign: Campaign) -> dict[str, str]:
+    """Pre-filled texts for sections I, III and IV of a roll-up report; Văn phòng edits them."""
+    plan = campaign.plan_number or "…"
+    return {
+        "section_leadership": (
+            f"Thực hiện Kế hoạch số {plan}, các cơ quan, đơn vị đã ban hành kế hoạch, tổ chức các "
+            "hoạt động “Tháng cao điểm” thực hiện công tác dân vận và gửi báo cáo kết quả qua hệ "
+            "thống quản lý văn bản điện tử."
+        ),
+        "section_strengths": (
+            "Các cơ quan, đơn vị đã chủ động triển khai, gắn các hoạt động dân vận với nhiệm vụ "
+            "chuyên môn; nhiều hoạt động thiết thực, hướng về cơ sở."
+        ),
+        "section_weaknesses": "Một số cơ quan, đơn vị gửi báo cáo chậm so với thời hạn.",
+        "section_proposals": (
+            "Đề nghị các cơ quan, đơn vị tiếp tục phát huy kết quả đạt được, báo cáo đúng thời "
+            "hạn trong các đợt tiếp theo."
+        ),
+    }

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from danvan import rollup
 from danvan.blobs import store_blob
 from danvan.documents import context as doc_context
 from danvan.documents import pdf as pdfmod
@@ -26,6 +28,7 @@ from danvan.models import (
     ArchivedDocument,
     Blob,
     Campaign,
+    CampaignRecipient,
     Entry,
     Event,
     NumberSequence,
@@ -38,7 +41,7 @@ from danvan.models import (
 from danvan.operations import Conflict, Invalid, NotAllowed
 from danvan.operations.entries import check_version, flush_or_conflict, mark_signed
 from danvan.permissions import can_act_report, can_compile, report_preparer_ids
-from danvan.text import clean_text, fold, format_date, to_vn, today_vn, utcnow
+from danvan.text import clean_text, fold, format_date, format_number, to_vn, today_vn, utcnow
 from danvan.verification import document_code, verification_url
 from danvan.workflow import (
     EntryState,
@@ -123,6 +126,24 @@ def report_entries(report: Report) -> list[Entry]:
     """Entries the report contains, in a stable order."""
     stmt = select(Entry).where(Entry.report_id == report.id).order_by(Entry.id)
     return list(db.session.scalars(stmt))
+
+
+def report_contents(report: Report) -> tuple[list, partial]:
+    """What the report contains (its entries, or for a roll-up campaign the Sở reports it
+    sums) and the ``ReportData`` builder for it, which takes the signer, number, date…"""
+    campaign = report.campaign
+    if campaign.is_rollup:
+        documents = rollup.report_documents(report.id)
+        figures = rollup.figures_of(campaign, documents, unexpected=False)
+        return documents, partial(doc_context.rollup_report_data, report, figures)
+    entries = report_entries(report)
+    return entries, partial(doc_context.report_data, report, entries, _units(campaign))
+
+
+def contents_label(report: Report, count: int) -> str:
+    """ "12 hồ sơ", or for a roll-up report "3 báo cáo của các sở, ban, ngành"."""
+    noun = "báo cáo của các sở, ban, ngành" if report.campaign.is_rollup else "hồ sơ"
+    return f"{format_number(count)} {noun}"
 
 
 def _open_report_stmt(campaign: Campaign):
@@ -251,11 +272,8 @@ def _follows(report: Report) -> tuple[str, date] | None:
 
 def render_draft(report: Report) -> bytes:
     """The draft .docx (DỰ THẢO, number blank) of the report as it stands."""
-    entries = report_entries(report)
-    data = doc_context.report_data(
-        report,
-        entries,
-        _units(report.campaign),
+    _, report_data = report_contents(report)
+    data = report_data(
         signer=report.signer,
         draft_year=today_vn().year,
         follows=_follows(report),
@@ -290,7 +308,8 @@ def _lock_report(report: Report, version: int, state: ReportState) -> bool:
 
 def _new_report(campaign: Campaign) -> Report:
     report = Report(campaign=campaign, state=ReportState.DRAFT)
-    for name, text in doc_context.default_narratives(campaign).items():
+    narratives = doc_context.rollup_narratives if campaign.is_rollup else None
+    for name, text in (narratives or doc_context.default_narratives)(campaign).items():
         setattr(report, name, text)
     try:
         # The savepoint keeps the transaction usable if the unique index refuses the row.
@@ -329,15 +348,42 @@ def compile_report(
         previous = signed_report(campaign)
         if previous is not None and not supplement:
             raise AlreadySigned(previous)
-        if previous is not None and not unreported_entries(campaign):
+        if previous is not None and not _unreported(campaign):
             raise Invalid(NOTHING_TO_SUPPLEMENT.format(number=previous.number_symbol))
         report = _new_report(campaign)
     elif expected_version == 0:  # the user saw no report: someone compiled one meanwhile
         raise Conflict(COMPILED_MEANWHILE)
     else:
         _check(report, ReportAction.COMPILE, actor, expected_version)
+    added = _take_contents(campaign, report)
+    db.session.expire_all()
+    flush_or_conflict()
+    db.session.expire(report)
+    report.compiled_at = now or utcnow()
+    _store_draft(report)
+    noun = "báo cáo của cơ quan, đơn vị" if campaign.is_rollup else "hồ sơ"
+    comment = f"Thêm {added} {noun} mới."
+    follows = _follows(report)
+    if follows:
+        comment = f"Báo cáo bổ sung cho báo cáo số {follows[0]}. {comment}"
+    _log(report, actor, "compile", report.state, report.state, comment, now)
+    flush_or_conflict()
+    return report
+
+
+def _unreported(campaign: Campaign) -> list:
+    """What a new compile would add: approved entries, or (roll-up) usable Sở reports."""
+    if campaign.is_rollup:
+        return rollup.unreported_documents(campaign)
+    return unreported_entries(campaign)
+
+
+def _take_contents(campaign: Campaign, report: Report) -> int:
+    """Put what is not yet reported into the report; how many were added."""
+    if campaign.is_rollup:
+        return rollup.take_documents(campaign, report.id)
     # One UPDATE for every newly approved entry (a version bump keeps stale forms out).
-    added = db.session.execute(
+    return db.session.execute(
         update(Entry)
         .where(
             Entry.campaign_id == campaign.id,
@@ -347,18 +393,6 @@ def compile_report(
         .values(report_id=report.id, version=Entry.version + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.expire_all()
-    flush_or_conflict()
-    db.session.expire(report)
-    report.compiled_at = now or utcnow()
-    _store_draft(report)
-    comment = f"Thêm {added} hồ sơ mới."
-    follows = _follows(report)
-    if follows:
-        comment = f"Báo cáo bổ sung cho báo cáo số {follows[0]}. {comment}"
-    _log(report, actor, "compile", report.state, report.state, comment, now)
-    flush_or_conflict()
-    return report
 
 
 def recompile_report(
@@ -403,7 +437,7 @@ def submit_report(
             f"{signer.full_name} đã tổng hợp, chỉnh sửa hoặc trình báo cáo này nên không được "
             "ký nó; hãy chọn người ký khác."
         )
-    if report.compiled_at is None or not report_entries(report):
+    if report.compiled_at is None or not report_contents(report)[0]:
         raise Invalid("Báo cáo chưa có hồ sơ nào đã duyệt; hãy tổng hợp trước khi trình ký.")
     report.signer_id = signer.id
     flush_or_conflict()  # a parallel "Trình ký" bumped the version: a clear conflict
@@ -527,10 +561,8 @@ def _render_signed(
     if services.verify_base_url and services.verify_key:
         verify_code = document_code(services.verify_key, agency.id, signed_date.year, number)
         verify_url = verification_url(services.verify_base_url, verify_code)
-    data = doc_context.report_data(
-        report,
-        entries,
-        _units(campaign),
+    _, report_data = report_contents(report)
+    data = report_data(
         signer=actor,
         number=f"{number:02d}",
         issued_date=signed_date,
@@ -641,10 +673,10 @@ def _check_can_sign(
         raise Invalid("Chưa cấu hình chứng thư số cho người ký; không thể ký số.")
     if not services.signature_png:
         raise Invalid("Bạn chưa tải lên ảnh chữ ký (PNG nền trong suốt) trong trang cá nhân.")
-    entries = report_entries(report)
-    if not entries:
+    contents, _ = report_contents(report)
+    if not contents:
         raise Invalid("Báo cáo không còn hồ sơ nào; không thể ký.")
-    return transition, entries
+    return transition, [entry for entry in contents if isinstance(entry, Entry)]
 
 
 def _number_to_take(report: Report, year: int, expected_number: int | None) -> int:
@@ -717,13 +749,18 @@ def issue_report(
     expected_version: int | None,
     copies: int = 1,
     now: datetime | None = None,
+    recipients: list[CampaignRecipient] = (),
 ) -> ArchivedDocument:
-    """Văn thư: agency signature with the seal, outgoing register row, issue and archive.
+    """Văn thư: agency signature with the seal, outgoing register row, issue and archive,
+    and the e-mail to each chosen recipient (danvan.delivery).
 
     The agency signature is computed before anything is written; the write phase locks the
     report first, so a parallel "Phát hành" gets a Conflict instead of a second register row.
     """
+    from danvan import delivery
+
     transition = _check(report, ReportAction.ISSUE, actor, expected_version)
+    delivery.check_recipients(report.campaign, recipients)
     checked_version = report.version
     moment = now or utcnow()
     issued_pdf, agency_fp = _agency_signature(report, services, moment)
@@ -739,6 +776,9 @@ def issue_report(
     )
     _mark_issued(report, transition, actor=actor, moment=moment)
     flush_or_conflict()
+    delivery.queue_deliveries(
+        archived, recipients, actor=actor, now=moment, base_url=services.verify_base_url
+    )
     return archived
 
 
@@ -809,7 +849,7 @@ def _archive(
         subject_folded=fold(subject),
         doc_date=report.issued_date,
         signer_name=signer.full_name,
-        signer_title=doc_context.signer_title(signer),
+        signer_title=doc_context.signer_title(signer, rollup=report.campaign.is_rollup),
         signed_at=report.signed_at,
         issued_at=at,
         pdf_sha256=pdf_sha,
@@ -858,7 +898,7 @@ def delete_report(
     new report can be compiled) and keeps its rows; its events are append-only anyway.
     """
     transition = _check(report, ReportAction.DELETE, actor, expected_version)
-    count = len(report_entries(report))
+    count = len(report_contents(report)[0])
     if count:
         raise Invalid(
             f"Dự thảo còn {count} hồ sơ nên không thể xóa; hãy trình ký hoặc tổng hợp lại."

@@ -15,13 +15,25 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from danvan import permissions, services
+from danvan import delivery, permissions, services
 from danvan.documents import context as doc_context
 from danvan.documents import pdf as pdfmod
 from danvan.documents.html import docx_html
 from danvan.entries.forms import ActionForm
 from danvan.extensions import db
-from danvan.models import Blob, Campaign, Delegation, Entry, Event, Report, Role, User, UserRole
+from danvan.models import (
+    ArchivedDocument,
+    Blob,
+    Campaign,
+    Delegation,
+    Delivery,
+    Entry,
+    Event,
+    Report,
+    Role,
+    User,
+    UserRole,
+)
 from danvan.operations import Conflict
 from danvan.operations import entries as entry_ops
 from danvan.operations import reports as ops
@@ -75,12 +87,17 @@ def _flash_conflict(error: Conflict, action: ReportAction, report: Report | None
         flash(error.message, "warning")
 
 
-COMPILED = "Đã tổng hợp {label} từ {count} hồ sơ đã duyệt."
+COMPILED = "Đã tổng hợp {label} từ {count}."
+
+
+def _compiled_contents(report: Report) -> str:
+    """ "3 hồ sơ đã duyệt", or "3 báo cáo của các sở, ban, ngành" for a roll-up report."""
+    count = ops.contents_label(report, len(ops.report_contents(report)[0]))
+    return count if report.campaign.is_rollup else f"{count} đã duyệt"
 
 
 def _compiled_message(report: Report) -> str:
-    count = len(ops.report_entries(report))
-    return COMPILED.format(label=ops.report_label(report), count=count)
+    return COMPILED.format(label=ops.report_label(report), count=_compiled_contents(report))
 
 
 @bp.route("/ke-hoach/<int:campaign_id>/tong-hop", methods=["POST"])
@@ -155,6 +172,34 @@ def _confirmation(report: Report, action: ReportAction) -> dict:
         "number_symbol": symbol,
         "date": on,
         "recipients": report.campaign.recipient_lines,
+        # "Phát hành": each Nơi nhận with its address, to tick the ones the e-mail goes to.
+        "choices": delivery.recipient_rows(report.campaign) if action == ReportAction.ISSUE else [],
+        "no_address": delivery.NO_ADDRESS,
+    }
+
+
+def _deliveries(report: Report) -> dict | None:
+    """The "Gửi văn bản" section of an issued report: each delivery with its status, and
+    for Văn thư the recipients it can still be sent to."""
+    if report.state_enum != ReportState.ISSUED:
+        return None
+    archived = db.session.scalar(
+        select(ArchivedDocument).where(ArchivedDocument.report_id == report.id)
+    )
+    if archived is None:
+        return None
+    items = delivery.deliveries_of(archived)
+    can_send = delivery.can_deliver(current_user)
+    remaining = []
+    if can_send:
+        remaining = delivery.remaining_recipients(
+            archived, delivery.recipient_rows(report.campaign), items
+        )
+    return {
+        "rows": [(d, delivery.delivery_status(d)) for d in items],
+        "can_send": can_send,
+        "remaining": remaining,
+        "form": ActionForm(formdata=None),
     }
 
 
@@ -169,7 +214,10 @@ def _deviations(report: Report) -> list | None:
 @login_required
 def view(report_id: int):
     report = load_report(report_id)
-    entries = ops.report_entries(report)
+    contents, _ = ops.report_contents(report)
+    # A roll-up report holds the Sở reports it sums (IncomingDocument), not entries.
+    sources = contents if report.campaign.is_rollup else []
+    entries = [] if report.campaign.is_rollup else contents
     events = list(
         db.session.scalars(select(Event).where(Event.report_id == report.id).order_by(Event.id))
     )
@@ -192,7 +240,7 @@ def view(report_id: int):
     transitions = [
         t
         for t in permissions.available_report_transitions(current_user, report)
-        if t.action != ReportAction.EDIT and (t.action != ReportAction.DELETE or not entries)
+        if t.action != ReportAction.EDIT and (t.action != ReportAction.DELETE or not contents)
     ]
     # The whole text: the signed .docx once there is one, else the draft as it will be signed.
     doc_sha = report.final_docx_sha256 or report.draft_docx_sha256
@@ -201,6 +249,8 @@ def view(report_id: int):
         "reports/view.html",
         report=report,
         entries=entries,
+        sources=sources,
+        contents_label=ops.contents_label(report, len(contents)),
         events=events,
         narrative=narrative,
         action_form=action_form,
@@ -224,6 +274,8 @@ def view(report_id: int):
         libreoffice=pdfmod.libreoffice_available(),
         can_preview=report.state_enum in PREVIEW_STATES and report.draft_docx_sha256,
         deviations=_deviations(report),
+        deliveries=_deliveries(report),
+        may_edit_addresses=delivery.may_edit_addresses(current_user),
     )
 
 
@@ -246,8 +298,9 @@ def confirm(report_id: int, action: str):
         report=report,
         form=form,
         c=_confirmation(report, action_enum),
-        entry_count=len(ops.report_entries(report)),
+        entry_count=ops.contents_label(report, len(ops.report_contents(report)[0])),
         deviations=_deviations(report),
+        may_edit_addresses=delivery.may_edit_addresses(current_user),
     )
 
 
@@ -312,6 +365,9 @@ def _inputs(report: Report, names: tuple[str, ...], form) -> dict:
         "services": lambda: services.signing_services(current_user, agency=report.campaign.agency),
         "expected_number": lambda: _posted_number(form),
         "accept_deviations": lambda: bool(form.accept_deviations.data),
+        "recipients": lambda: delivery.recipients_by_ids(
+            report.campaign, request.form.getlist("recipients")
+        ),
     }
     return {name: makers[name]() for name in names}
 
@@ -325,10 +381,12 @@ def _act(report: Report, action: ReportAction, form) -> str:
     signer = given.get("signer")
     return ACT_DONE[action].format(
         label=ops.report_label(report),
-        count=len(ops.report_entries(report)),
+        count=_compiled_contents(report),
         report=report,
         signer=signer,
-        signer_title=doc_context.signer_title(signer) if signer else "",
+        signer_title=(
+            doc_context.signer_title(signer, rollup=report.campaign.is_rollup) if signer else ""
+        ),
     )
 
 
@@ -513,3 +571,67 @@ def download(report_id: int, kind: str):
     if kind == "pdf":
         return _send_blob(report.signed_pdf_sha256, "application/pdf", f"{stem}.pdf")
     abort(404)
+
+
+# --- "Gửi văn bản": e-mail the issued report again, or to more recipients -----------------
+
+
+def _issued_archive(report: Report) -> ArchivedDocument:
+    """The issued report's archived document; 404 before issue. Văn thư only (403)."""
+    require(delivery.can_deliver(current_user), delivery.CLERK_ONLY)
+    archived = db.session.scalar(
+        select(ArchivedDocument).where(ArchivedDocument.report_id == report.id)
+    )
+    if archived is None or report.state_enum != ReportState.ISSUED:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return archived
+
+
+@bp.route("/bao-cao/<int:report_id>/gui/<int:delivery_id>/gui-lai", methods=["POST"])
+@login_required
+def resend_delivery(report_id: int, delivery_id: int):
+    """ "Gửi lại" one failed e-mail."""
+    report = load_report(report_id)
+    archived = _issued_archive(report)
+    item = db.session.get(Delivery, delivery_id)
+    if item is None or item.archived_document_id != archived.id:
+        abort(404)
+    form = ActionForm()
+    outcome = run_operation(
+        delivery.resend, item, actor=current_user, expected_version=form_version(form)
+    )
+    if outcome.error:
+        flash_refusal(outcome.error)
+    else:
+        done = f"Đã gửi lại văn bản tới {item.recipient_name} ({item.email})."
+        commit_and_notify()
+        flash(done, "success")
+    return redirect(url_for("reports.view", report_id=report_id, _anchor="deliveries"), 303)
+
+
+@bp.route("/bao-cao/<int:report_id>/gui-them", methods=["POST"])
+@login_required
+def add_delivery(report_id: int):
+    """ "Gửi thêm": e-mail the issued report to recipients not chosen at issue."""
+    report = load_report(report_id)
+    archived = _issued_archive(report)
+
+    def add():
+        chosen = delivery.recipients_by_ids(report.campaign, request.form.getlist("recipients"))
+        return delivery.add_deliveries(
+            archived,
+            chosen,
+            actor=current_user,
+            base_url=services.verification_settings(current_app.config)["verify_base_url"],
+        )
+
+    outcome = run_operation(add)
+    if outcome.error:
+        flash_refusal(outcome.error)
+    else:
+        names = ", ".join(d.recipient_name for d in outcome.value)
+        commit_and_notify()
+        flash(f"Đã gửi thêm văn bản tới {names}.", "success")
+    return redirect(url_for("reports.view", report_id=report_id, _anchor="deliveries"), 303)
