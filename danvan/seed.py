@@ -113,9 +113,10 @@ def ban_dan_van(year: int) -> str:
 # The demo's mã định danh (QCVN 102:2016 form) and the addresses its reports are sent to
 # (reserved ".example" domains: the demo sends no mail anywhere real).
 DEMO_ORGAN_ID = "000.00.31.H23"
+BAN_ORGAN_ID = "000.00.01.H23"
 DEMO_ADDRESSES = {
-    "Ban Dân vận Tỉnh ủy": ("bandanvan@tinhuy.hanam.example", "000.00.00.H23"),
-    "Ban Tuyên giáo và Dân vận Tỉnh ủy": ("bantgdv@tinhuy.hanam.example", "000.00.00.H23"),
+    "Ban Dân vận Tỉnh ủy": ("bandanvan@tinhuy.hanam.example", BAN_ORGAN_ID),
+    "Ban Tuyên giáo và Dân vận Tỉnh ủy": ("bantgdv@tinhuy.hanam.example", BAN_ORGAN_ID),
     "Ban Tuyên giáo Đảng ủy khối": ("bantuyengiao@dangbokhoi.hanam.example", None),
     "Giám đốc, các Phó Giám đốc Sở": ("lanhdao@sxd.hanam.example", None),
 }
@@ -509,7 +510,10 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
         expected_version=report.version,
         now=datetime(2023, 11, 3, 2, 30, tzinfo=UTC),
     )
-    report_ops.issue_report(
+    addresses = db.session.scalars(
+        select(CampaignRecipient).where(CampaignRecipient.campaign_id == past.id)
+    ).all()
+    archived = report_ops.issue_report(
         report,
         actor=clerk,
         services=report_ops.SigningServices(
@@ -519,5 +523,38 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
         ),
         expected_version=report.version,
         now=datetime(2023, 11, 3, 3, 15, tzinfo=UTC),
+        recipients=list(addresses),  # e-mailed (queued: the demo has no mail server)
     )
+    _seed_edxml_receipt(archived, at=datetime(2023, 11, 3, 3, 20, tzinfo=UTC))
     return report
+
+
+def _seed_edxml_receipt(archived, *, at) -> None:
+    """The 2023 report sent as edXML to Ban Dân vận, and the Ban's "Đã tiếp nhận" reply."""
+    from datetime import timedelta
+
+    from danvan.edxml import Organ, codes
+    from danvan.edxml.status import StatusReply, build_status
+    from danvan.receipts import apply_status_reply, record_edxml_delivery
+    from danvan.text import to_vn
+
+    ban = Organ(BAN_ORGAN_ID, "Ban Dân vận Tỉnh ủy Hà Nam", "Tỉnh ủy Hà Nam")
+    delivery = record_edxml_delivery(archived, ban, actor=None, now=at)
+    reply = StatusReply(
+        sender_organ_id=DEMO_ORGAN_ID,
+        number_symbol=archived.number_symbol,
+        promulgation_date=archived.doc_date,
+        document_id=delivery.document_key,
+        responder=ban,
+        status_code="03",
+        description=codes.STATUS_CODES["03"],
+        timestamp=to_vn(at + timedelta(hours=2)).replace(microsecond=0),
+        department="Văn phòng Ban",
+        staff="Văn thư Ban Dân vận",
+    )
+    apply_status_reply(
+        build_status(reply),
+        agency=db.session.get(Agency, archived.agency_id),
+        actor=None,
+        now=at + timedelta(hours=3),
+    )

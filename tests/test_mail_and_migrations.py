@@ -147,6 +147,22 @@ def test_seed_demo_runs_through_real_operations(app, tmp_path):
     }
     assert years == {"compile": 2023, "submit": 2023, "sign": 2023, "issue": 2023}
     assert EntryAction.SUBMIT.label == "Gửi duyệt"
+    # Delivered: e-mails queued to the Nơi nhận with an address, edXML to Ban Dân vận with
+    # its "Đã tiếp nhận" reply recorded.
+    from danvan.delivery import delivery_status
+    from danvan.models import Delivery
+
+    deliveries = db.session.query(Delivery).order_by(Delivery.id).all()
+    emailed = [d.recipient_name for d in deliveries if d.channel == "email"]
+    assert emailed == [
+        "Ban Dân vận Tỉnh ủy",
+        "Ban Tuyên giáo Đảng ủy khối",
+        "Giám đốc, các Phó Giám đốc Sở",
+    ]
+    edxml = [d for d in deliveries if d.channel == "edxml"]
+    assert len(edxml) == 1 and edxml[0].status_code == "03" and edxml[0].received_at
+    status = delivery_status(edxml[0])
+    assert status.label == "Đã nhận" and status.detail.startswith("Đã tiếp nhận")
 
 
 def test_remind_command_mails_authors_and_approvers(world, app, smtp):
