@@ -128,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     for bp in (incoming_bp, rollup_bp):  # after issue: the sổ văn bản đến, the roll-up
         app.register_blueprint(bp)
+    __import__("danvan.api", fromlist=["init_app"]).init_app(app)  # /api/v1, CSRF-exempt
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -480,3 +480,8 @@ def edxml_status_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     click.echo(f"Đã ghi {out}: phản hồi {code} cho văn bản số đến {number}/{year}.")
+
+
+from danvan.api.cli import register as _register_api  # noqa: E402
+
+_register_api(danvan_cli)

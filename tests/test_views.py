@@ -27,9 +27,10 @@ PUBLIC = {
 }
 
 
-def all_routes(app):
+def all_routes(app, *, api: bool = False):
+    """Every (method, url) of the HTML pages, or with ``api`` of /api/v1."""
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC:
+        if rule.endpoint in PUBLIC or rule.rule.startswith("/api/") != api:
             continue
         values = {arg: 1 for arg in rule.arguments}
         if "action" in rule.arguments:
@@ -51,6 +52,20 @@ def test_every_route_requires_login(app, client):
             continue
         assert response.status_code == 302, (method, url)
         assert "/dang-nhap" in response.headers["Location"], (method, url)
+
+
+def test_every_api_route_requires_a_token(app, client):
+    """/api/v1 answers 401 problem+json without a Bearer token; only its OpenAPI document
+    is public."""
+    routes = list(all_routes(app, api=True))
+    assert len(routes) >= 20
+    for method, url in routes:
+        response = client.open(url, method=method)
+        if url == "/api/v1/openapi.json":
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 401, (method, url)
+        assert response.mimetype == "application/problem+json", (method, url)
 
 
 def test_other_units_entry_is_404(world, login):

@@ -1,6 +1,7 @@
 """Models, one module per aggregate; importing this package registers them all."""
 
 from danvan.models.agency import Agency, Unit
+from danvan.models.api import ApiToken  # noqa: F401 - registers the table
 from danvan.models.campaigns import Campaign, ContentItem, Observance
 from danvan.models.entries import ENTRY_FIELDS, Attachment, Blob, Entry, EntryApproval
 from danvan.models.events import AuditLog, ChainHead, Event, OutboxMessage

@@ -1,0 +1,5 @@
+"""The API's blueprints, in the order the OpenAPI document lists them."""
+
+from danvan.api import archive, entries, reports
+
+BLUEPRINTS = (entries.bp, reports.bp, archive.bp)
