@@ -9,8 +9,9 @@ from sqlalchemy.orm import selectinload
 
 from danvan.extensions import db
 from danvan.models import Campaign, Entry, EntryApproval, Report, Role, Unit, User
+from danvan.pagination import PER_PAGE, Page, paginate
 from danvan.permissions import identities
-from danvan.text import fold, like_contains
+from danvan.search import text_condition
 from danvan.workflow import (
     PARTY_ROLES,
     STEP_KINDS,
@@ -32,6 +33,12 @@ def _head_unit_ids(user: User) -> set[int]:
 def step_condition(identity: Identity):
     """SQL twin of workflow.plays_step: waiting entries whose current step ``identity``
     plays, built from the same ``STEP_KINDS`` table (None when it plays no kind)."""
+    conditions = step_conditions(identity)
+    return or_(*conditions) if conditions else None
+
+
+def step_conditions(identity: Identity) -> list:
+    """step_condition's alternatives, one per kind of step (each on the inbox index)."""
     conditions = []
     for kind, spec in STEP_KINDS.items():
         if spec.roles and not identity.roles.intersection(spec.roles):
@@ -44,7 +51,7 @@ def step_condition(identity: Identity):
         elif spec.scope == Scope.NAMED:
             condition = condition & (Entry.step_user_id == identity.user_id)
         conditions.append(condition)
-    return or_(*conditions) if conditions else None
+    return conditions
 
 
 def _not_excluded(user_ids: set[int]):
@@ -66,15 +73,17 @@ def entry_inbox_filter(user: User):
     """SQL condition for entries waiting on this user, from the workflow table."""
     conditions = []
     waiting = [s.value for s in states_waiting_for(Party.APPROVER)]
+    # One flat OR of (state, step kind, …) terms: each is a range of the inbox index
+    # ix_entry_state_step_kind_updated, read one by one (SQLite: MULTI-INDEX OR).
     for identity in identities(user):
-        plays = step_condition(identity)
-        if plays is not None:
-            conditions.append(
-                Entry.state.in_(waiting) & plays & _not_excluded({user.id, identity.user_id})
-            )
+        excluded = _not_excluded({user.id, identity.user_id})
+        for state in waiting:
+            for plays in step_conditions(identity):
+                conditions.append((Entry.state == state) & plays & excluded)
     # The author's own to-do: entries returned for revision.
     author_states = [s.value for s in states_waiting_for(Party.AUTHOR) if s == EntryState.RETURNED]
-    conditions.append(Entry.state.in_(author_states) & (Entry.author_id == user.id))
+    for state in author_states:
+        conditions.append((Entry.state == state) & (Entry.author_id == user.id))
     return or_(*conditions)
 
 
@@ -86,16 +95,26 @@ def visible_campaigns(user: User) -> list[Campaign]:
     return list(db.session.scalars(stmt))
 
 
-def entry_inbox(user: User, **filters) -> list[Entry]:
-    """Entries waiting for this user's decision, oldest first (optionally filtered)."""
+def entry_inbox_stmt(user: User, **filters):
+    """The inbox query: entries waiting for this user's decision, oldest first (filtered),
+    ordered on (updated_at, id) as the ``ix_entry_state_step_kind_updated`` index holds them."""
     stmt = (
         select(Entry)
         .where(entry_inbox_filter(user))
         .order_by(Entry.updated_at, Entry.id)
         .options(selectinload(Entry.attachments))
     )
-    stmt = apply_entry_filters(stmt, **filters)
-    return list(db.session.scalars(stmt).unique())
+    return apply_entry_filters(stmt, **filters)
+
+
+def entry_inbox(user: User, **filters) -> list[Entry]:
+    """Entries waiting for this user's decision, oldest first (optionally filtered), all of them."""
+    return list(db.session.scalars(entry_inbox_stmt(user, **filters)).unique())
+
+
+def entry_inbox_page(user: User, page: int = 1, per_page: int = PER_PAGE, **filters) -> Page:
+    """One page of the inbox, with the number of entries waiting in all."""
+    return paginate(entry_inbox_stmt(user, **filters), page, per_page, unique=True)
 
 
 def report_inbox_filter(user: User):
@@ -124,16 +143,38 @@ def report_inbox(user: User) -> list[Report]:
     return list(db.session.scalars(select(Report).where(condition).order_by(Report.id)))
 
 
-def todo_count(user: User) -> int:
-    """The "Việc cần xử lý" number in the header."""
-    entries = db.session.scalar(select(func.count(Entry.id)).where(entry_inbox_filter(user)))
+TODO_SHOWN_AT_MOST = 99  # the header shows "99+" above this
+
+
+class TodoCount(int):
+    """The header's number: an int that prints "99+" above ``TODO_SHOWN_AT_MOST``."""
+
+    def __str__(self) -> str:
+        return f"{TODO_SHOWN_AT_MOST}+" if self > TODO_SHOWN_AT_MOST else int.__repr__(self)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def _count_at_most(stmt, cap: int) -> int:
+    """COUNT of ``stmt``'s rows, stopping at ``cap`` (the index walk ends there)."""
+    return int(db.session.scalar(select(func.count()).select_from(stmt.limit(cap).subquery())))
+
+
+def todo_count(user: User) -> TodoCount:
+    """The "Việc cần xử lý" number in the header, counted up to 100 (shown as "99+").
+
+    Two COUNT queries on indexed conditions (entry state/step kind/unit, report state), each
+    stopping at 100 rows: the cost does not grow with the inbox, and nothing is cached, so the
+    number is right on the page after an approval.
+    """
+    cap = TODO_SHOWN_AT_MOST + 1
+    entries = _count_at_most(select(Entry.id).where(entry_inbox_filter(user)), cap)
     condition = report_inbox_filter(user)
     reports = (
-        db.session.scalar(select(func.count(Report.id)).where(condition))
-        if condition is not None
-        else 0
+        _count_at_most(select(Report.id).where(condition), cap) if condition is not None else 0
     )
-    return int(entries or 0) + int(reports or 0)
+    return TodoCount(entries + reports)
 
 
 def apply_entry_filters(
@@ -160,18 +201,34 @@ def apply_entry_filters(
         stmt = stmt.where(Entry.date_to >= date_from)
     if date_to:
         stmt = stmt.where(Entry.date_from <= date_to)
-    for word in fold(text).split():
-        stmt = stmt.where(Entry.search_text.like(like_contains(word), escape="\\"))
+    condition = text_condition(text)
+    if condition is not None:
+        stmt = stmt.where(condition)
     return stmt
+
+
+def search_entries_stmt(*, visible_to: User | None = None, **filters):
+    """The entry list query: newest first on (campaign_id, date_from, id), filtered (see
+    apply_entry_filters) to what ``visible_to`` may see."""
+    stmt = select(Entry).order_by(Entry.date_from.desc(), Entry.id.desc())
+    stmt = apply_entry_filters(stmt, **filters)
+    if visible_to is not None:
+        stmt = stmt.where(visibility_filter(visible_to))
+    return stmt.options(selectinload(Entry.attachments))
 
 
 def search_entries(*, visible_to: User | None = None, limit: int = 500, **filters):
     """Entries matching the filters (see apply_entry_filters) that ``visible_to`` may see."""
-    stmt = select(Entry).order_by(Entry.date_from.desc(), Entry.id.desc()).limit(limit)
-    stmt = apply_entry_filters(stmt, **filters)
-    if visible_to is not None:
-        stmt = stmt.where(visibility_filter(visible_to))
-    return list(db.session.scalars(stmt.options(selectinload(Entry.attachments))).unique())
+    stmt = search_entries_stmt(visible_to=visible_to, **filters).limit(limit)
+    return list(db.session.scalars(stmt).unique())
+
+
+def search_entries_page(
+    *, visible_to: User | None = None, page: int = 1, per_page: int = PER_PAGE, **filters
+) -> Page:
+    """One page of the entry list, with the number of matching entries in all."""
+    stmt = search_entries_stmt(visible_to=visible_to, **filters)
+    return paginate(stmt, page, per_page, unique=True)
 
 
 def visibility_filter(user: User):

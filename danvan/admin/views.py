@@ -11,6 +11,7 @@ from danvan.extensions import db
 from danvan.models import Agency, AuditLog, Role, Unit, User, UserRole
 from danvan.operations import Invalid, OperationError
 from danvan.operations import admin as ops
+from danvan.pagination import Page, page_args, paginate, paginate_list
 from danvan.text import fold
 from danvan.web import flash_error, int_arg, require, text_arg
 
@@ -143,14 +144,18 @@ def units():
         if ok:
             flash(f"Đã tạo đơn vị {unit.name}.", "success")
             return redirect(url_for("admin.units"), 303)
-    all_units = _units(agency)
+    number, per_page = page_args(request.args)
+    stmt = select(Unit).where(Unit.agency_id == agency.id)
+    page = paginate(stmt.order_by(Unit.active.desc(), Unit.position, Unit.id), number, per_page)
+    all_units = page.items
     members: dict[int, list[User]] = {u.id: [] for u in all_units}
     for user in db.session.scalars(
-        select(User).where(User.unit_id.is_not(None)).order_by(User.full_name)
+        select(User).where(User.unit_id.in_(list(members))).order_by(User.full_name)
     ):
         members.setdefault(user.unit_id, []).append(user)
     return render_template(
         "admin/units.html",
+        page=page,
         units=all_units,
         members=members,
         heads={u.id: _heads(u, members[u.id]) for u in all_units},
@@ -200,7 +205,7 @@ def _user_filters(args) -> dict:
     }
 
 
-def _find_users(filters: dict) -> list[User]:
+def _users_stmt(filters: dict):
     stmt = select(User).order_by(User.active.desc(), User.full_name, User.id)
     if filters["unit_id"]:
         stmt = stmt.where(User.unit_id == filters["unit_id"])
@@ -210,7 +215,11 @@ def _find_users(filters: dict) -> list[User]:
         )
     if filters["state"]:
         stmt = stmt.where(User.active.is_(ACTIVE_FILTERS[filters["state"]]))
-    users = list(db.session.scalars(stmt))
+    return stmt
+
+
+def _find_users(filters: dict) -> list[User]:
+    users = list(db.session.scalars(_users_stmt(filters)))
     words = fold(filters["text"]).split()
     if words:  # accent-insensitive, in Python: the same on SQLite and PostgreSQL
         haystack = {
@@ -221,12 +230,23 @@ def _find_users(filters: dict) -> list[User]:
     return users
 
 
+def _users_page(filters: dict) -> Page:
+    """A page of users: in SQL, or in Python when a search word needs fold() (a few thousand
+    accounts at most)."""
+    number, per_page = page_args(request.args)
+    if fold(filters["text"]).split():
+        return paginate_list(_find_users(filters), number, per_page)
+    return paginate(_users_stmt(filters), number, per_page)
+
+
 @bp.route("/nguoi-dung")
 def users():
     filters = _user_filters(request.args)
+    page = _users_page(filters)
     return render_template(
         "admin/users.html",
-        users=_find_users(filters),
+        page=page,
+        users=page.items,
         units=_units(_agency()),
         roles=list(Role),
         filters=filters,

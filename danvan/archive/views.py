@@ -16,6 +16,7 @@ from danvan.extensions import csrf, db
 from danvan.models import Agency, ArchivedDocument, Blob, RegisterEntry, Report, User
 from danvan.operations.archive import search_archive
 from danvan.operations.reports import file_stem
+from danvan.pagination import page_args, paginate
 from danvan.permissions import OVERSEER_ROLES
 from danvan.ratelimit import hit, peek
 from danvan.receipts import record_edxml_delivery
@@ -302,15 +303,20 @@ def edxml(document_id: int):
 def register():
     _require_overseer()
     year = year_arg(request.args) or today_vn().year
-    rows = list(
-        db.session.scalars(
-            select(RegisterEntry).where(RegisterEntry.year == year).order_by(RegisterEntry.number)
-        )
+    number, per_page = page_args(request.args)
+    page = paginate(
+        select(RegisterEntry)
+        .where(RegisterEntry.year == year)
+        .order_by(RegisterEntry.number, RegisterEntry.id),
+        number,
+        per_page,
     )
     years = sorted(
         set(db.session.scalars(select(RegisterEntry.year).distinct())) | {year}, reverse=True
     )
-    return render_template("archive/register.html", rows=rows, year=year, years=years)
+    return render_template(
+        "archive/register.html", page=page, rows=page.items, year=year, years=years
+    )
 
 
 @bp.route("/so-van-ban-di/<year:year>.docx")

@@ -32,6 +32,7 @@ from danvan.extensions import db
 from danvan.models import Attachment, Blob, Campaign, Entry, Event, Role
 from danvan.operations import Conflict, Invalid
 from danvan.operations import entries as ops
+from danvan.pagination import page_args
 from danvan.text import unprintable_js_pattern
 from danvan.uploads import ACCEPT_ATTR, ALLOWED_TEXT
 from danvan.web import (
@@ -64,13 +65,19 @@ def index():
     )
     campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
     filters = entry_filters_from(request.args)
-    entries = queries.search_entries(
-        campaign_id=campaign.id if campaign else None, visible_to=current_user, **filters
+    number, per_page = page_args(request.args)
+    page = queries.search_entries_page(
+        campaign_id=campaign.id if campaign else None,
+        visible_to=current_user,
+        page=number,
+        per_page=per_page,
+        **filters,
     )
     units = queries.filter_units(current_user)  # only the units this user may see
     return render_template(
         "entries/index.html",
-        entries=entries,
+        page=page,
+        entries=page.items,
         campaigns=campaigns,
         campaign=campaign,
         units=units,

@@ -67,6 +67,12 @@ class Entry(db.Model):
         CheckConstraint("(state = 'pending') = (step IS NOT NULL)", name="step"),
         # The public page lists a campaign's published entries, newest first.
         Index("ix_entry_campaign_id_published_at", "campaign_id", "published_at"),
+        # The inboxes: waiting at a kind of step, oldest first (and the header's count).
+        Index("ix_entry_state_step_kind_updated", "state", "step_kind", "updated_at", "id"),
+        # The entry lists, newest first, within a campaign or across them.
+        Index("ix_entry_campaign_id_date_from", "campaign_id", "date_from", "id"),
+        Index("ix_entry_date_from", "date_from", "id"),
+        # The search index (SQLite FTS5, PostgreSQL pg_trgm) is migration 0010's own.
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
