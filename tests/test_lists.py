@@ -313,8 +313,8 @@ def test_list_queries_use_indexes(many_entries):
     _no_full_scan(_plan(listing.limit(50)))
     todo = select(Entry.id).where(queries.entry_inbox_filter(world.head_a)).limit(100)
     _no_full_scan(_plan(todo))
-    search = queries.search_entries_stmt(text="tuyen truyen", campaign_id=campaign_id)
-    plan = _plan(search.limit(50))
+    listed = queries.search_entries_stmt(text="tuyen truyen", campaign_id=campaign_id)
+    plan = _plan(listed.limit(50))
     if db.engine.dialect.name == "sqlite":
         assert "entry_fts VIRTUAL TABLE INDEX" in plan, plan
     else:

@@ -54,7 +54,11 @@ def test_clerk_receives_accepts_and_lists_a_package(
     shot(page, f"incoming-view-{viewport}")
     no_blocking_axe(page)
 
-    page.get_by_role("link", name="Sổ văn bản đến").first.click()
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible():  # the phone's collapsed menu
+        toggler.click()
+    page.locator("#docs-menu").click()  # the "Văn bản" menu
+    page.get_by_role("link", name="Sổ văn bản đến", exact=True).click()
     table = page.locator("#incoming-table")
     expect(table).to_contain_text("01/BC-SXD")
     expect(table).to_contain_text("Đã tiếp nhận")
