@@ -6,6 +6,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 
 from danvan.api.errors import DOCUMENTED_STATUSES, ProblemError, register_handlers
+from danvan.operations import Conflict
+from danvan.operations.reports import NumberChanged
 
 BINARY = {"type": "string", "format": "binary"}
 JSON_MIME = "application/json"
@@ -93,6 +95,14 @@ IF_MATCH_DOC = {
 IF_MATCH_OPTIONAL_DOC = {
     "parameters": [{**IF_MATCH_DOC["parameters"][0], "required": False}],
 }
+
+
+def version_conflict(error: Conflict, *, checked: bool = True) -> ProblemError:
+    """A lost version check: 412 against the client's If-Match; 409 when it sent none, or
+    when the conflict is about something else (the number taken by another document)."""
+    if not checked or isinstance(error, NumberChanged):
+        return ProblemError(409, error.message)
+    return ProblemError(412, error.message)
 
 
 def if_match_version(*, required: bool = True) -> int | None:

@@ -25,6 +25,7 @@ from danvan.api.common import (
     if_match_version,
     not_found,
     problems,
+    version_conflict,
 )
 from danvan.api.errors import ProblemError
 from danvan.api.schemas import (
@@ -79,10 +80,6 @@ def event_rows(events: list[Event], labels: dict) -> dict:
     """History rows as the API gives them, oldest first."""
     items = [Extra(event, action_label=labels.get(event.action, event.action)) for event in events]
     return {"items": items, "total": len(items)}
-
-
-def _stale(error: Conflict):
-    return ProblemError(412, error.message)
 
 
 # --- Me, campaigns -------------------------------------------------------------------------
@@ -225,7 +222,7 @@ def update_entry(data, entry_id: int):
             max_files=current_app.config["UPLOAD_MAX_FILES"],
         )
     except Conflict as error:
-        raise _stale(error) from error
+        raise version_conflict(error) from error
     commit_and_notify()
     item = load_entry(entry_id)
     return entry_detail(item), 200, etag(item)
@@ -255,7 +252,7 @@ def act(data, entry_id: int, action: str):
             expected_version=version,
         )
     except Conflict as error:
-        raise _stale(error) from error
+        raise version_conflict(error) from error
     commit_and_notify()
     item = load_entry(entry_id)
     return entry_detail(item), 200, etag(item)

@@ -22,6 +22,7 @@ from danvan.api.common import (
     kind_doc,
     not_found,
     problems,
+    version_conflict,
 )
 from danvan.api.entries import actor, event_rows
 from danvan.api.errors import ProblemError
@@ -131,13 +132,6 @@ def report_history(report_id: int):
     return event_rows(list(events), REPORT_EVENT_LABELS)
 
 
-def _conflict(error: Conflict, given: bool) -> ProblemError:
-    """A lost version check: 412 against the client's If-Match, else 409."""
-    if isinstance(error, ops.NumberChanged) or not given:
-        return ProblemError(409, error.message)
-    return ProblemError(412, error.message)
-
-
 @bp.route("/campaigns/<int:campaign_id>/report", methods=["POST"])
 @body(JSON_MIME)
 @bp.arguments(CompileSchema, required=False)
@@ -159,7 +153,7 @@ def compile_report(data, campaign_id: int):
             supplement=bool((data or {}).get("supplement")),
         )
     except Conflict as error:
-        raise _conflict(error, version is not None) from error
+        raise version_conflict(error, checked=version is not None) from error
     report_id = result.id
     commit_and_notify()
     result = load_report(report_id)
@@ -179,7 +173,7 @@ def update_texts(data, report_id: int):
     try:
         ops.update_report_texts(item, actor=actor(), texts=data, expected_version=version)
     except Conflict as error:
-        raise _conflict(error, True) from error
+        raise version_conflict(error) from error
     commit_and_notify()
     item = load_report(report_id)
     return report_detail(item), 200, etag(item)
@@ -229,7 +223,7 @@ def act(data, report_id: int, action: str):
         given = _inputs(item, transition.inputs, data)
         getattr(ops, transition.operation)(item, actor=actor(), expected_version=version, **given)
     except Conflict as error:
-        raise _conflict(error, True) from error
+        raise version_conflict(error) from error
     except pdfmod.PdfConversionError as error:
         raise ProblemError(503, PDF_FAILED.format(error=error)) from error
     commit_and_notify()
