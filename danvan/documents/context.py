@@ -36,20 +36,25 @@ def agency_info(agency: Agency) -> AgencyInfo:
     )
 
 
-def signer_block(user: User | None) -> SignerBlock | None:
-    """NĐ30 signer block: the director signs "GIÁM ĐỐC", a deputy "KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC"."""
+# The head's and the deputy's titles: a Sở's (Giám đốc), a Ban's in its roll-up (Trưởng ban).
+HEAD_TITLES = {False: ("Giám đốc", "Phó Giám đốc"), True: ("Trưởng ban", "Phó Trưởng ban")}
+
+
+def signer_block(user: User | None, *, rollup: bool = False) -> SignerBlock | None:
+    """NĐ30 signer block: the head signs "GIÁM ĐỐC", a deputy "KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC"
+    ("TRƯỞNG BAN", "KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN" in a Ban's roll-up)."""
     if user is None:
         return None
+    head, deputy = (title.upper() for title in HEAD_TITLES[rollup])
     if user.has_role(Role.DIRECTOR):
-        return SignerBlock("GIÁM ĐỐC", None, user.full_name)
-    return SignerBlock("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", user.full_name)
+        return SignerBlock(head, None, user.full_name)
+    return SignerBlock(f"KT. {head}", deputy, user.full_name)
 
 
 def signer_title(user: User, *, rollup: bool = False) -> str:
     """The signer's title for registers and the archive ("Trưởng ban" in a Ban's roll-up)."""
-    if rollup:
-        return "Trưởng ban" if user.has_role(Role.DIRECTOR) else "Phó Trưởng ban"
-    return "Giám đốc" if user.has_role(Role.DIRECTOR) else "Phó Giám đốc"
+    head, deputy = HEAD_TITLES[rollup]
+    return head if user.has_role(Role.DIRECTOR) else deputy
 
 
 def basis_sentence(campaign: Campaign) -> str:
@@ -240,15 +245,6 @@ def register_data(agency: Agency, year: int, rows: list[RegisterEntry]) -> Regis
 ROLLUP_GROUP_TITLE = "Kết quả thực hiện của các sở, ban, ngành"
 
 
-def rollup_signer_block(user: User | None) -> SignerBlock | None:
-    """The signer block of a Ban's report: "TRƯỞNG BAN", or "KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN"."""
-    if user is None:
-        return None
-    if user.has_role(Role.DIRECTOR):
-        return SignerBlock("TRƯỞNG BAN", None, user.full_name)
-    return SignerBlock("KT. TRƯỞNG BAN", "PHÓ TRƯỞNG BAN", user.full_name)
-
-
 def rollup_basis(campaign: Campaign, follows: tuple[str, date] | None) -> str:
     """Căn cứ of the roll-up report: the plan, the Sở reports received (and the report it
     follows, for a supplement)."""
@@ -353,7 +349,7 @@ def rollup_report_data(
         section_weaknesses=report.section_weaknesses,
         section_proposals=report.section_proposals,
         recipients=tuple(campaign.recipient_lines),
-        signer=rollup_signer_block(signer),
+        signer=signer_block(signer, rollup=True),
         appendix=tuple(rows),
         verify_url=verify_url if number is not None else None,
     )
