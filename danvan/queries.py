@@ -217,12 +217,6 @@ def search_entries_stmt(*, visible_to: User | None = None, **filters):
     return stmt.options(selectinload(Entry.attachments))
 
 
-def search_entries(*, visible_to: User | None = None, limit: int = 500, **filters):
-    """Entries matching the filters (see apply_entry_filters) that ``visible_to`` may see."""
-    stmt = search_entries_stmt(visible_to=visible_to, **filters).limit(limit)
-    return list(db.session.scalars(stmt).unique())
-
-
 def search_entries_page(
     *, visible_to: User | None = None, page: int = 1, per_page: int = PER_PAGE, **filters
 ) -> Page:
