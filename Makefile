@@ -44,13 +44,22 @@ upgrade: install
 seed: upgrade
 	$(DEMO) $(FLASK) danvan seed-demo --if-empty
 
+# The background-job worker (e-mail, reminders, previews; queue in instance/jobs.sqlite3) runs
+# beside the web server and is stopped with it (Ctrl-C, or make itself being stopped).
 run: seed
-	$(DEMO) $(FLASK) run --host 127.0.0.1 --port 5000
+	@trap 'kill $$web $$worker 2>/dev/null; wait' EXIT INT TERM; \
+	$(DEMO) $(FLASK) danvan worker & worker=$$!; \
+	$(DEMO) $(FLASK) run --host 127.0.0.1 --port 5000 & web=$$!; \
+	wait $$web
 
 # Production: gunicorn with several workers (WEB_CONCURRENCY, default 4) on BIND (default
 # 127.0.0.1:8000, behind nginx); settings from instance/config.py or DANVAN_*, no demo mode.
 # Migrations are not its job (`flask --app wsgi db upgrade -d danvan/migrations` first). The
 # worker timeout stays above LIBREOFFICE_TIMEOUT (180 s): signing converts with LibreOffice.
+# Background jobs need one worker beside it, run as its own service (systemd), same settings:
+#   DANVAN_DEMO_MODE=0 .venv/bin/flask --app wsgi danvan worker
+# With several app servers use JOBS_BACKEND "postgresql" or "redis" and one worker per server,
+# all but one with --no-periodic (the minute's mail sweep and 07:00 reminders run once).
 serve: install
 	DANVAN_DEMO_MODE=0 $(VENV)/bin/gunicorn --workers $${WEB_CONCURRENCY:-4} \
 		--bind $${BIND:-127.0.0.1:8000} --timeout 200 --access-logfile - wsgi:app

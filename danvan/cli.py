@@ -485,3 +485,6 @@ def edxml_status_command(
 from danvan.api.cli import register as _register_api  # noqa: E402
 
 _register_api(danvan_cli)
+from danvan.jobs_cli import register as _register_jobs  # noqa: E402
+
+_register_jobs(danvan_cli)

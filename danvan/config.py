@@ -63,6 +63,16 @@ DEFAULTS: dict[str, object] = {
     "SIGNING_CERTIFICATES": {},
     "TRUST_ROOTS": [],
     "LIBREOFFICE_TIMEOUT": 180,
+    # Background jobs (huey, see danvan/jobs.py): "sqlite" (the file JOBS_SQLITE_PATH, default
+    # instance/jobs.sqlite3: one app server), "postgresql" (JOBS_DATABASE_URL, default the app's
+    # database) or "redis" (JOBS_REDIS_URL) when several app servers share the work, or
+    # "immediate" (run in the request's process). None → "sqlite" ("immediate" when TESTING).
+    "JOBS_BACKEND": None,
+    "JOBS_SQLITE_PATH": None,
+    "JOBS_DATABASE_URL": None,
+    "JOBS_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "JOBS_RETRIES": 3,  # a failed job runs again this many times,
+    "JOBS_RETRY_DELAY": 30,  # seconds apart
     "TESTING": False,
     "DEBUG": False,
 }
@@ -78,6 +88,10 @@ ENV_KEYS: dict[str, tuple[str, type]] = {
     "DANVAN_MAIL_PORT": ("MAIL_PORT", int),
     "DANVAN_BASE_URL": ("BASE_URL", str),
     "DANVAN_PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", int),
+    "DANVAN_JOBS_BACKEND": ("JOBS_BACKEND", str),
+    "DANVAN_JOBS_SQLITE_PATH": ("JOBS_SQLITE_PATH", str),
+    "DANVAN_JOBS_DATABASE_URL": ("JOBS_DATABASE_URL", str),
+    "DANVAN_JOBS_REDIS_URL": ("JOBS_REDIS_URL", str),
 }
 
 

@@ -11,7 +11,7 @@ from flask import Flask, abort, current_app, flash
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from danvan import mail, permissions, queries
+from danvan import permissions, queries
 from danvan.extensions import db
 from danvan.fields import parse_vn_date
 from danvan.forms import ID_MAX
@@ -193,13 +193,15 @@ def form_version(form) -> int | None:
 
 
 def commit_and_notify() -> None:
-    """Commit the request's single unit of work, then send the queued e-mails."""
+    """Commit the request's single unit of work, then enqueue the sending of its e-mails."""
+    from danvan import jobs
+
     db.session.commit()
     try:
-        mail.send_outbox(current_app.config)
-    except Exception:  # noqa: BLE001 - a mail failure must not undo a committed decision
+        jobs.for_app(current_app._get_current_object()).enqueue_mail()
+    except Exception:  # noqa: BLE001 - the outbox keeps the mail; the periodic job sends it
         db.session.rollback()
-        current_app.logger.exception("Gửi thư thông báo thất bại; thư vẫn nằm trong hàng đợi.")
+        current_app.logger.exception("Chưa xếp được việc gửi thư; thư vẫn nằm trong hàng đợi.")
 
 
 def flash_error(error: OperationError) -> None:

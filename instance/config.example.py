@@ -32,6 +32,18 @@ MAIL_PASSWORD = None
 MAIL_SENDER = "danvan@soxaydung.example.gov.vn"
 BASE_URL = "https://danvan.soxaydung.example.gov.vn"
 
+# Background jobs (e-mail, reminders at 07:00, report page previews), run by the worker
+# `flask --app wsgi danvan worker` (make run starts it). "sqlite": a file beside the database,
+# enough for one app server. Several app servers: "postgresql" (huey's tables huey_* in
+# JOBS_DATABASE_URL; that role must be allowed to create them) or "redis" (JOBS_REDIS_URL).
+# Env: DANVAN_JOBS_BACKEND, DANVAN_JOBS_DATABASE_URL, DANVAN_JOBS_REDIS_URL.
+JOBS_BACKEND = "sqlite"
+# JOBS_SQLITE_PATH = "/var/lib/danvan/jobs.sqlite3"  # default: instance/jobs.sqlite3
+# JOBS_DATABASE_URL = "postgresql://danvan_jobs:...@127.0.0.1/danvan"
+# JOBS_REDIS_URL = "redis://127.0.0.1:6379/0"
+JOBS_RETRIES = 3
+JOBS_RETRY_DELAY = 30
+
 # Uploads: bytes per file and files per entry.
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 UPLOAD_MAX_FILES = 10

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 
-from danvan.admin import views  # noqa: E402,F401
+from danvan.admin import jobs_views, views  # noqa: E402,F401

@@ -1,18 +1,17 @@
-"""Page previews of report drafts, rendered by LibreOffice in a background thread.
+"""Page previews of report drafts, rendered by LibreOffice in a background job (danvan.jobs).
 
 A request never waits for LibreOffice (3–5 s): it claims the draft's preview in the database
-(one row per draft SHA-256, so only one server renders it), commits, and hands the rendering to
-this process's small thread pool; the page then polls the status. The page images are stored
-in the database, so every worker and app server serves them, until the draft changes. A claim
-whose server died is taken over once it is older than the LibreOffice timeout.
+(one row per draft SHA-256, so only one job renders it), commits, and enqueues the rendering;
+the page then polls the status. The page images are stored in the database, so every worker
+and app server serves them, until the draft changes. A claim whose job died (the worker was
+killed, the queue lost) stays "rendering" only until it is older than the LibreOffice timeout
+plus 30 s: the page's next poll then claims it again and enqueues a new job. A job whose claim
+is no longer "rendering" (done, failed, or finished by a newer job) does nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,14 +30,8 @@ from danvan.workflow import ReportState
 log = logging.getLogger(__name__)
 
 PREVIEW_DPI = 100
-RENDER_THREADS = 2  # per process: each LibreOffice job takes a core and ~200 MB
 EXPECTED_SECONDS = 4.0  # until this database has timed a rendering of its own
 FAILED = "Không tạo được ảnh xem trước các trang."
-
-_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
-_running: set[Future] = set()
 
 
 @dataclass(frozen=True)
@@ -60,17 +53,6 @@ class PreviewStatus:
             "expected": round(self.expected, 1),
             "error": self.error,
         }
-
-
-def _executor() -> ThreadPoolExecutor:
-    """This process's pool (a forked worker starts its own)."""
-    global _pool, _pool_pid
-    with _lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="danvan-preview")
-            _pool_pid = os.getpid()
-            _running.clear()
-        return _pool
 
 
 def claim(sha: str, *, stale_after: timedelta, now: datetime | None = None) -> bool:
@@ -114,34 +96,37 @@ def retry(sha: str, *, now: datetime | None = None) -> bool:
 
 
 def start(app: Flask, sha: str) -> None:
-    """Render the claimed preview in the background (call after the claim is committed)."""
-    future = _executor().submit(_render, app, sha)
-    with _lock:
-        _running.add(future)
-    future.add_done_callback(_forget)
+    """Enqueue the rendering of the claimed preview (call after the claim is committed)."""
+    from danvan import jobs
 
-
-def _forget(future: Future) -> None:
-    with _lock:
-        _running.discard(future)
+    jobs.for_app(app).enqueue_preview(sha)
 
 
 def wait_for_renders(timeout: float = 120) -> None:
-    """Block until this process's renderings are finished (tests, shutdown)."""
-    with _lock:
-        pending = set(_running)
-    wait(pending, timeout=timeout)
+    """Block until renderings run in this process are finished (tests: immediate backend)."""
+    from danvan import jobs
+
+    jobs.wait_local(timeout)
 
 
-def _render(app: Flask, sha: str) -> None:
+def _claimed(sha: str) -> bool:
+    """The draft's preview still waits for a rendering (not done, failed or gone)."""
+    row = db.session.get(DraftPreview, sha, populate_existing=True)
+    return row is not None and row.status == "rendering"
+
+
+def render(app: Flask, sha: str) -> None:
+    """Render a claimed preview and store its pages, or record why it failed (the job)."""
     with app.app_context():
+        if not _claimed(sha):
+            return
         try:
             docx = db.session.get(Blob, sha).data
             pdf = pdfmod.docx_to_pdf(docx, pdfa=False, timeout=app.config["LIBREOFFICE_TIMEOUT"])
             pages = pdfmod.pdf_to_png_pages(pdf, dpi=PREVIEW_DPI)
             if not pages:
                 raise pdfmod.PopplerError("pdftoppm không tạo được trang nào.")
-        except Exception as exc:  # noqa: BLE001 - recorded for the page, never raised in a thread
+        except Exception as exc:  # noqa: BLE001 - recorded for the page: retrying cannot help
             db.session.rollback()
             log.warning("Xem trước dự thảo %s thất bại: %s", sha[:12], exc)
             message = str(exc) if isinstance(exc, pdfmod.PdfConversionError) else ""
