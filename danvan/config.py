@@ -51,6 +51,8 @@ DEFAULTS: dict[str, object] = {
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "danvan@localhost",
     "MAIL_TIMEOUT": 10,
+    # A message that failed waits 1, 2, 4 … minutes (at most an hour) before the next attempt.
+    "MAIL_RETRY_BASE_SECONDS": 60,
     # Behind a reverse proxy (nginx): how many proxies in front of the app set X-Forwarded-For,
     # -Proto and -Host. 0 = not behind a proxy: those headers are ignored, since a client could
     # forge them to escape the per-address login throttle.

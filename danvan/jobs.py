@@ -6,11 +6,12 @@ source of truth — outbox rows (attempts, last_error, sent_at) and DraftPreview
 so a lost job loses nothing: every minute a periodic job sends whatever mail is still pending,
 and a preview whose job died is claimed again by the page's next poll.
 
-Backends (``JOBS_BACKEND``): ``sqlite`` (default, the file ``instance/jobs.sqlite3``: one app
-server), ``postgresql`` (huey's own PostgreSQL storage, ``JOBS_DATABASE_URL``) or ``redis``
-(``JOBS_REDIS_URL``) for several app servers sharing the work, and ``immediate`` (tests: mail
-is sent inline, previews render in a thread of this process). With ``TESTING`` and no backend
-set, ``immediate`` is used.
+Backends (``JOBS_BACKEND``): ``sqlite`` (the file ``instance/jobs.sqlite3``: one app server;
+the default when the database is SQLite), ``postgresql`` (huey's PostgreSQL storage in the
+app's own database, tables created by migration 0011; the default when the database is
+PostgreSQL, so several app servers share one queue and nothing that matters is on local disk),
+``redis`` (``JOBS_REDIS_URL``), and ``immediate`` (tests: mail is sent inline, previews render
+in a thread of this process). With ``TESTING`` and no backend set, ``immediate`` is used.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 BACKENDS = ("sqlite", "postgresql", "redis", "immediate")
 REMINDER_HOUR = 7  # reminders go out at 07:00 Asia/Ho_Chi_Minh
 OUTBOX_LOCK = "send-outbox"
+# huey's PostgresStorage tables, created by migration 0011 (not in the models).
+QUEUE_TABLES = frozenset({"huey_kv", "huey_schedule", "huey_task", "huey_counter"})
 
 _local_lock = threading.Lock()
 _local_threads: set[threading.Thread] = set()
@@ -45,9 +48,21 @@ class ConfigurationError(RuntimeError):
     """JOBS_BACKEND names no known backend."""
 
 
+def include_object(object_, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object hook: leave the queue's tables out of autogenerate."""
+    if type_ == "table":
+        return name not in QUEUE_TABLES
+    if type_ == "index":
+        return not (name or "").startswith("huey_")
+    return True
+
+
 def backend_name(config: dict) -> str:
-    """The configured backend: JOBS_BACKEND, else "immediate" in tests and "sqlite" otherwise."""
-    name = config.get("JOBS_BACKEND") or ("immediate" if config.get("TESTING") else "sqlite")
+    """The configured backend: JOBS_BACKEND, else "immediate" in tests, else the database's
+    own kind ("postgresql" on PostgreSQL, "sqlite" otherwise)."""
+    url = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    default = "postgresql" if url.startswith("postgresql") else "sqlite"
+    name = config.get("JOBS_BACKEND") or ("immediate" if config.get("TESTING") else default)
     if name not in BACKENDS:
         raise ConfigurationError(
             f"JOBS_BACKEND={name!r} không hợp lệ; chọn một trong: {', '.join(BACKENDS)}."
@@ -74,7 +89,8 @@ def _make_huey(app: Flask, backend: str) -> Huey:
         return SqliteHuey("danvan", filename=sqlite_path(app), timeout=10, **options)
     if backend == "postgresql":
         url = config.get("JOBS_DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"]
-        return PostgresHuey("danvan", dsn=_plain_pg_url(str(url)), **options)
+        # The tables come from migration 0011: the app's role has no CREATE right.
+        return PostgresHuey("danvan", dsn=_plain_pg_url(str(url)), create_tables=False, **options)
     return RedisHuey("danvan", url=config["JOBS_REDIS_URL"], **options)
 
 

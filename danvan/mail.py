@@ -2,22 +2,32 @@
 
 A message may carry one attachment (an issued document's signed PDF). A permanent refusal
 (SMTP 5xx: unknown mailbox, message too large) is not retried: the message is marked as
-failed at once, and the sender may correct the address and send it again.
+failed at once, and the sender may correct the address and send it again. A temporary
+failure (server down, 4xx) is tried again after a growing delay — 1, 2, 4 … minutes, at most an
+hour apart — so the ten attempts span about four hours of a mail server being away.
 """
 
 from __future__ import annotations
 
 import smtplib
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from danvan.extensions import db
 from danvan.models import Blob, OutboxMessage
 from danvan.text import utcnow
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10
+RETRY_BASE_SECONDS = 60  # MAIL_RETRY_BASE_SECONDS overrides it (0 in most tests)
+RETRY_MAX_SECONDS = 3600
+
+
+def retry_delay(attempts: int, base: float = RETRY_BASE_SECONDS) -> timedelta:
+    """How long a message that failed ``attempts`` times waits before the next attempt."""
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
 
 
 def _mail(message: OutboxMessage, sender: str) -> EmailMessage:
@@ -47,22 +57,31 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
-def _record_failure(message: OutboxMessage, exc: Exception) -> None:
+def _record_failure(message: OutboxMessage, exc: Exception, now: datetime, base: float) -> None:
     message.last_error = str(exc)[:500]
     if _permanent(exc):
         message.attempts = max(message.attempts, MAX_ATTEMPTS)
+    message.next_attempt_at = now + retry_delay(message.attempts, base)
 
 
-def send_outbox(config: dict, *, limit: int = 100) -> int:
-    """Send pending messages; return how many were sent. Commits its own bookkeeping."""
+def due_condition(now: datetime):
+    """SQL condition: not sent, attempts left, and its retry delay is over."""
+    return (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.attempts < MAX_ATTEMPTS,
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+    )
+
+
+def send_outbox(config: dict, *, limit: int = 100, now: datetime | None = None) -> int:
+    """Send the messages that are due; return how many were sent. Commits its bookkeeping."""
     if not config.get("MAIL_SERVER"):
         return 0
+    now = now or utcnow()
+    base = float(config.get("MAIL_RETRY_BASE_SECONDS", RETRY_BASE_SECONDS))
     pending = list(
         db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+            select(OutboxMessage).where(*due_condition(now)).order_by(OutboxMessage.id).limit(limit)
         )
     )
     if not pending:
@@ -77,7 +96,7 @@ def send_outbox(config: dict, *, limit: int = 100) -> int:
     except OSError as exc:
         for message in pending:
             message.attempts += 1
-            message.last_error = str(exc)[:500]
+            _record_failure(message, exc, now, base)
         db.session.commit()
         return 0
     try:
@@ -91,9 +110,10 @@ def send_outbox(config: dict, *, limit: int = 100) -> int:
             try:
                 smtp.send_message(mail)
             except (smtplib.SMTPException, OSError) as exc:
-                _record_failure(message, exc)
+                _record_failure(message, exc, now, base)
             else:
                 message.sent_at = utcnow()
+                message.next_attempt_at = None
                 sent += 1
     finally:
         db.session.commit()

@@ -150,6 +150,8 @@ def app_config(db_url, backend):
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "MAIL_SERVER": None,
+        # A failed message is due again at once (tests/test_jobs.py checks the real delays).
+        "MAIL_RETRY_BASE_SECONDS": 0,
     }
 
 

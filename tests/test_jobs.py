@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from danvan import jobs
 from danvan.documents import pdf as pdfmod
 from danvan.extensions import db
-from danvan.models import DraftPreview, OutboxMessage
+from danvan.mail import MAX_ATTEMPTS, retry_delay, send_outbox
+from danvan.models import AuditLog, DraftPreview, OutboxMessage
 from danvan.operations import entries as ops
 from danvan.operations import reports as report_ops
 from tests.factories import require
@@ -84,12 +85,18 @@ def stalling_smtp():
 
 
 @pytest.fixture
-def queued(app, tmp_path):
-    """The test's app on a real SQLite queue file (not the tests' immediate backend)."""
-    path = str(tmp_path / "jobs.sqlite3")
-    app.config.update(JOBS_BACKEND="sqlite", JOBS_SQLITE_PATH=path)
+def queued(app, backend, tmp_path):
+    """The test's app on a real queue (not the tests' immediate backend): the one production
+    uses by default for the database — a SQLite file, or huey's tables in PostgreSQL."""
+    if backend[0] == "postgresql":
+        app.config.update(JOBS_BACKEND="postgresql")
+    else:
+        app.config.update(JOBS_BACKEND="sqlite", JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite3"))
     app.extensions.pop("danvan_jobs", None)
-    yield jobs.for_app(app)
+    queue = jobs.for_app(app)
+    queue.huey.flush()  # PostgreSQL: the queue's tables outlive a test
+    yield queue
+    queue.huey.flush()
     app.extensions.pop("danvan_jobs", None)
 
 
@@ -137,12 +144,15 @@ def worker(queued, db_url, key_dir, tmp_path):
     workers: list[Worker] = []
 
     def start(**config) -> Worker:
+        queue = {"JOBS_BACKEND": queued.backend}
+        if queued.backend == "sqlite":
+            queue["JOBS_SQLITE_PATH"] = queued.huey.storage.filename
         instance = write_instance(
             tmp_path / f"worker-instance-{len(workers)}",
             key_dir,
-            JOBS_BACKEND="sqlite",
-            JOBS_SQLITE_PATH=queued.huey.storage.filename,
             JOBS_RETRY_DELAY=1,
+            MAIL_RETRY_BASE_SECONDS=0,
+            **queue,
             **config,
         )
         started = Worker(instance, db_url, tmp_path / "worker.log")
@@ -222,6 +232,12 @@ def test_smtp_down_is_retried_and_shown_to_the_admin(world, app, login, queued, 
     response = admin.post(f"/quan-tri/tac-vu-nen/thu/{message.id}/gui-lai")
     assert response.status_code == 303
     assert db.session.get(OutboxMessage, message.id).attempts == 0
+    logged = db.session.scalars(
+        select(AuditLog).where(
+            AuditLog.object_type == "outbox_message", AuditLog.object_id == message.id
+        )
+    ).one()  # the administration log says who sent it again
+    assert logged.action == "resend" and logged.actor_id == world.admin.id
     running = worker(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     wait_for(lambda: inbox.messages, "the mail sent again", running)
     text = admin.get("/quan-tri/tac-vu-nen").get_data(as_text=True)
@@ -284,9 +300,44 @@ def test_reminders_run_at_seven_in_vietnam():
     assert not jobs.at_reminder_time(datetime(2026, 3, 2, 0, 1))
 
 
+def test_a_failed_message_waits_longer_before_each_attempt(app):
+    """A mail server away for a morning: ten attempts 1, 2, 4 … 60 minutes apart, then stop."""
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_RETRY_BASE_SECONDS=60)
+    message = OutboxMessage(recipient="a@example.vn", subject="Thử", body="Nội dung")
+    db.session.add(message)
+    db.session.commit()
+    start = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
+    send_outbox(app.config, now=start)
+    assert message.attempts == 1 and message.last_error
+    assert message.next_attempt_at == start + timedelta(minutes=1)
+    send_outbox(app.config, now=start + timedelta(seconds=30))  # not due yet
+    assert message.attempts == 1
+    moment = start
+    while message.attempts < MAX_ATTEMPTS:
+        moment = message.next_attempt_at
+        before = message.attempts
+        send_outbox(app.config, now=moment)
+        assert message.attempts == before + 1
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 7, 8, 9)] == [
+        60,
+        120,
+        240,
+        3600,
+        3600,
+        3600,
+    ]
+    assert timedelta(hours=3.5) < moment - start < timedelta(hours=5)
+    send_outbox(app.config, now=moment + timedelta(days=1))  # no attempts left
+    assert message.attempts == MAX_ATTEMPTS and message.sent_at is None
+
+
 def test_the_backend_comes_from_the_configuration():
     assert jobs.backend_name({"TESTING": True}) == "immediate"
     assert jobs.backend_name({}) == "sqlite"
+    # Several app servers on one PostgreSQL share the queue in it: nothing on local disk.
+    assert jobs.backend_name({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://h/d"}) == (
+        "postgresql"
+    )
     assert jobs.backend_name({"JOBS_BACKEND": "redis"}) == "redis"
     with pytest.raises(jobs.ConfigurationError):
         jobs.backend_name({"JOBS_BACKEND": "rabbit"})

@@ -97,8 +97,8 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     if conf_args.get("include_object") is None:
-        # The search index (FTS5 table, pg_trgm index) is the migrations' own, not the models'.
-        from danvan.search import include_object
+        # The search index and the task queue's tables are the migrations' own.
+        from danvan.migration_objects import include_object
 
         conf_args["include_object"] = include_object
 

@@ -83,6 +83,8 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # After a failure: not tried again before this moment (danvan.mail.retry_delay).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # One file sent with the message (an issued document's PDF to its recipient).
     attachment_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     attachment_name: Mapped[str | None] = mapped_column(String(200))

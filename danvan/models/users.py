@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint, false, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -43,6 +43,9 @@ ROLE_LABELS = {
 
 
 class User(UserMixin, db.Model):
+    # Quản trị › Người dùng lists active users first, by name.
+    __table_args__ = (Index("ix_user_active_full_name", "active", "full_name", "id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
