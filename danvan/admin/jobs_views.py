@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
-from danvan import jobs
+from danvan import audit, jobs
 from danvan.admin import bp
 from danvan.admin.forms import EmptyForm
 from danvan.extensions import db
 from danvan.mail import MAX_ATTEMPTS
 from danvan.models import DraftPreview, OutboxMessage, Report
+from danvan.pagination import page_args, paginate
 
 LIST_LIMIT = 200
 
@@ -28,13 +30,13 @@ def _mail_status(message: OutboxMessage) -> tuple[str, str]:
 def jobs_page():
     """Pending and failed e-mails with their errors, failed previews, the queue's size."""
     queue = jobs.for_app(current_app._get_current_object())
-    messages = list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None))
-            .order_by(OutboxMessage.id.desc())
-            .limit(LIST_LIMIT)
-        )
+    number, per_page = page_args(request.args)
+    page = paginate(
+        select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None))
+        .order_by(OutboxMessage.id.desc()),
+        number,
+        per_page,
     )
     failed_previews = db.session.execute(
         select(DraftPreview, Report.id)
@@ -50,7 +52,8 @@ def jobs_page():
         pending = None
     return render_template(
         "admin/jobs.html",
-        messages=[(m, *_mail_status(m)) for m in messages],
+        page=page,
+        messages=[(m, *_mail_status(m)) for m in page.items],
         failed_previews=failed_previews,
         pending=pending,
         backend=queue.backend,
@@ -68,7 +71,18 @@ def resend_mail(message_id: int):
     if message.sent_at is not None:
         flash("Thư này đã được gửi.", "info")
         return redirect(url_for("admin.jobs_page"), 303)
+    before = audit.snapshot(message, ("attempts", "last_error"))
     message.attempts = 0
+    message.next_attempt_at = None
+    audit.record(
+        current_user,
+        "outbox_message",
+        message.id,
+        "resend",
+        f"Gửi lại ngay thư tới {message.recipient}: {message.subject}",
+        before=before,
+        after=audit.snapshot(message, ("attempts", "last_error")),
+    )
     db.session.commit()
     jobs.for_app(current_app._get_current_object()).enqueue_mail()
     flash(f"Đã xếp lịch gửi lại thư tới {message.recipient}.", "success")
