@@ -60,6 +60,10 @@ def write_instance(path: Path, key_dir: Path, **config) -> Path:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "MAIL_SERVER": None,
+        # No worker runs beside a test server: mail is sent and previews are rendered in the
+        # server's own process, as the tests' app does (tests/test_jobs.py runs a real one).
+        "JOBS_BACKEND": "immediate",
+        "MAIL_RETRY_BASE_SECONDS": 0,
         **_signing_settings(key_dir),
         **config,
     }
