@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 
 from danvan.extensions import db
 
@@ -98,9 +99,52 @@ def _clamp(page: int, per_page: int, total: int) -> int:
     return min(max(page, 1), max(1, -(-total // per_page)))
 
 
-def paginate(stmt, page: int, per_page: int = PER_PAGE, *, unique: bool = False) -> Page:
-    """One COUNT and one LIMIT/OFFSET query of ``stmt`` (an ordered select of one entity)."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+def _count_stmt(stmt):
+    """COUNT over the entity's primary key only: an index answers it where it covers the
+    filters, instead of a subquery of every column (33 ms for 20,000 entries on SQLite)."""
+    entity = stmt.column_descriptions[0].get("entity")
+    if entity is not None and len(stmt.column_descriptions) == 1:
+        keys = sa_inspect(entity).primary_key
+        stmt = stmt.with_only_columns(*keys, maintain_column_froms=True)
+    return select(func.count()).select_from(stmt.order_by(None).subquery())
+
+
+def _page_with_total(stmt, page: int, per_page: int, options: tuple) -> Page | None:
+    """The page's keys with the total as ``count(*) OVER ()`` in one query (only the keys are
+    carried through the window, not whole rows), then the page's rows by key. None for a page
+    past the end: the caller counts and goes to the last page."""
+    entity = stmt.column_descriptions[0]["entity"]
+    (key,) = sa_inspect(entity).primary_key
+    keyed = stmt.with_only_columns(key, func.count().over(), maintain_column_froms=True)
+    rows = db.session.execute(keyed.limit(per_page).offset((page - 1) * per_page)).all()
+    if not rows and page > 1:
+        return None
+    order = [row[0] for row in rows]
+    by_key = select(entity).where(key.in_(order)).options(*options)
+    loaded = {getattr(obj, key.key): obj for obj in db.session.scalars(by_key)}
+    total = rows[0][1] if rows else 0
+    return Page([loaded[k] for k in order if k in loaded], int(total), page, per_page)
+
+
+def paginate(
+    stmt,
+    page: int,
+    per_page: int = PER_PAGE,
+    *,
+    unique: bool = False,
+    one_query: bool = False,
+    options: tuple = (),
+) -> Page:
+    """One COUNT and one LIMIT/OFFSET query of ``stmt`` (an ordered select of one entity).
+
+    ``one_query``: the filter is run once, for a filter whose cost is building its matches (a
+    full-text search), which a separate COUNT would repeat (see _page_with_total); the rows
+    are then loaded by key with the loader ``options``."""
+    if one_query:
+        found = _page_with_total(stmt, page, per_page, options)
+        if found is not None:
+            return found
+    total = db.session.scalar(_count_stmt(stmt))
     page = _clamp(page, per_page, total or 0)
     result = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
     items = list(result.unique() if unique else result)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from danvan.extensions import db
 from danvan.models import Campaign, Delegation, Entry, Event, Report, Role, User, UserRole
@@ -66,11 +67,34 @@ class Decision:
         return self.allowed
 
 
+# identities() answers are kept in the database session until it writes anything (a flush,
+# a commit or a rollback clears them): a list page asks a few hundred times per request, and
+# a new delegation or a changed role is a write that the next question sees.
+_IDENTITIES = "danvan.permissions.identities"
+
+
+def _forget_identities(session, *_args) -> None:
+    session.info.pop(_IDENTITIES, None)
+
+
+for _name in ("after_flush", "after_commit", "after_rollback"):
+    event.listen(Session, _name, _forget_identities)
+
+
 def identities(user: User, delegations: list[Delegation] | None = None) -> list[Identity]:
     """The people whose parts ``user`` plays now: themselves first, then everyone who
     delegated to them (ủy quyền) for this moment. Pass ``delegations`` to reuse a lookup."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
+    given = None if delegations is None else tuple(d.id for d in delegations)
+    cache = db.session.info.setdefault(_IDENTITIES, {})
+    key = (user.id, given)
+    if key not in cache:
+        cache[key] = _identities(user, delegations)
+    return cache[key]
+
+
+def _identities(user: User, delegations: list[Delegation] | None) -> list[Identity]:
     out = [Identity(user.id, frozenset(r.value for r in user.roles), user.unit_id)]
     if delegations is None:
         delegations = Delegation.active_for(user)

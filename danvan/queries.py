@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from danvan.extensions import db
 from danvan.models import Campaign, Entry, EntryApproval, Report, Role, Unit, User
@@ -95,6 +95,28 @@ def visible_campaigns(user: User) -> list[Campaign]:
     return list(db.session.scalars(stmt))
 
 
+def list_row_options(*, author: bool = False, approvals: bool = False) -> tuple:
+    """Loader options for a list of entries: the unit and the campaign (whose chain names a
+    draft's step) in one query each, which skips what the session already holds; the author
+    and the approvals (the permission checks' facts) when the list shows or asks for them;
+    nothing else unless a row asks (the models' joined loads would build ~8 objects a row)."""
+    options = [
+        selectinload(Entry.unit),
+        selectinload(Entry.campaign),
+        lazyload(Entry.content_item),
+        lazyload(Entry.observance),
+        lazyload(Entry.attachments),
+    ]
+    if author:
+        options.append(selectinload(Entry.author).lazyload(User.unit))
+        options.append(selectinload(Entry.author).lazyload(User.role_rows))
+    else:
+        options.append(lazyload(Entry.author))
+    approval_rows = selectinload if approvals else lazyload
+    options.append(approval_rows(Entry.approval_rows))
+    return tuple(options)
+
+
 def entry_inbox_stmt(user: User, **filters):
     """The inbox query: entries waiting for this user's decision, oldest first (filtered),
     ordered on (updated_at, id) as the ``ix_entry_state_step_kind_updated`` index holds them."""
@@ -102,9 +124,10 @@ def entry_inbox_stmt(user: User, **filters):
         select(Entry)
         .where(entry_inbox_filter(user))
         .order_by(Entry.updated_at, Entry.id)
-        .options(selectinload(Entry.attachments))
+        .options(*list_row_options(author=True, approvals=True))
     )
-    return apply_entry_filters(stmt, **filters)
+    # The waiting entries are few and found on the inbox index: test the words on them.
+    return apply_entry_filters(stmt, narrow_text=True, **filters)
 
 
 def entry_inbox(user: User, **filters) -> list[Entry]:
@@ -187,8 +210,10 @@ def apply_entry_filters(
     date_from: date | None = None,
     date_to: date | None = None,
     text: str | None = None,
+    narrow_text: bool = False,
 ):
-    """Narrow an entry query; ``text`` matches without accents ("dan van" finds "dân vận")."""
+    """Narrow an entry query; ``text`` matches without accents ("dan van" finds "dân vận"),
+    tested row by row when ``narrow_text`` (see search.text_condition)."""
     if campaign_id:
         stmt = stmt.where(Entry.campaign_id == campaign_id)
     if unit_id:
@@ -201,7 +226,7 @@ def apply_entry_filters(
         stmt = stmt.where(Entry.date_to >= date_from)
     if date_to:
         stmt = stmt.where(Entry.date_from <= date_to)
-    condition = text_condition(text)
+    condition = text_condition(text, narrow=narrow_text)
     if condition is not None:
         stmt = stmt.where(condition)
     return stmt
@@ -214,7 +239,7 @@ def search_entries_stmt(*, visible_to: User | None = None, **filters):
     stmt = apply_entry_filters(stmt, **filters)
     if visible_to is not None:
         stmt = stmt.where(visibility_filter(visible_to))
-    return stmt.options(selectinload(Entry.attachments))
+    return stmt.options(*list_row_options())
 
 
 def search_entries_page(
@@ -222,7 +247,9 @@ def search_entries_page(
 ) -> Page:
     """One page of the entry list, with the number of matching entries in all."""
     stmt = search_entries_stmt(visible_to=visible_to, **filters)
-    return paginate(stmt, page, per_page, unique=True)
+    # A text search builds its matches once for the page and its total (see paginate).
+    text = bool(filters.get("text"))
+    return paginate(stmt, page, per_page, one_query=text, options=list_row_options())
 
 
 def visibility_filter(user: User):

@@ -47,14 +47,19 @@ def fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def text_condition(text: str | None):
+def text_condition(text: str | None, *, narrow: bool = False):
     """SQL condition: every folded word of ``text`` occurs in ``Entry.search_text`` (None when
     there is no word). On SQLite the FTS5 trigram index answers the words of three characters
-    or more; everywhere else (PostgreSQL, short words) it is LIKE '%word%'."""
+    or more; everywhere else (PostgreSQL, short words) it is LIKE '%word%'.
+
+    ``narrow``: the query's other conditions already pick few rows on an index (an inbox: the
+    entries waiting at one's steps), so the words are tested on those rows with LIKE instead
+    of building every match of the whole table from the FTS index first (a common word such as
+    "dan" matches all of them). The same rows either way: trigrams match where LIKE does."""
     words = fold(text).split()
     if not words:
         return None
-    sqlite = db.engine.dialect.name == "sqlite"
+    sqlite = db.engine.dialect.name == "sqlite" and not narrow
     long_words = [w for w in words if sqlite and len(w) >= TRIGRAM]
     conditions = [
         Entry.search_text.like(like_contains(w), escape="\\") for w in words if w not in long_words

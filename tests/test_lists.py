@@ -326,7 +326,7 @@ def test_list_queries_use_indexes(many_entries):
 
 
 def test_schema_matches_models_without_the_search_index(app):
-    """The autogenerate check, with the search index's and the queue's objects left out (as env.py)."""
+    """The autogenerate check, without the search index's and the queue's objects (as env.py)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -342,3 +342,131 @@ def test_schema_matches_models_without_the_search_index(app):
                 .all()
             )
             assert {"entry_fts_insert", "entry_fts_update", "entry_fts_delete"} <= triggers
+
+
+# --- what a list page costs ----------------------------------------------------------------
+
+
+def test_identities_are_asked_again_after_a_write(world):
+    """permissions.identities keeps its answers in the session only until a write: a
+    delegation made (or a role taken away) is what the very next question sees."""
+    from danvan import permissions
+    from danvan.models import Role, UserRole
+    from danvan.operations import delegations as delegation_ops
+    from danvan.text import today_vn
+
+    before = permissions.identities(world.staff_a)
+    assert [i.user_id for i in before] == [world.staff_a.id]
+    assert permissions.identities(world.staff_a) is before  # asked twice, built once
+    delegation_ops.create_delegation(
+        world.head_a, world.staff_a, today_vn(), today_vn(), actor=world.head_a
+    )
+    db.session.commit()
+    after = permissions.identities(world.staff_a)
+    assert [i.user_id for i in after] == [world.staff_a.id, world.head_a.id]
+    row = db.session.scalar(
+        select(UserRole).where(UserRole.user_id == world.office.id, UserRole.role == "office")
+    )
+    assert "office" in permissions.identities(world.office)[0].roles
+    world.office.role_rows.remove(row)
+    db.session.flush()
+    assert Role.OFFICE not in world.office.roles
+    assert "office" not in permissions.identities(world.office)[0].roles
+
+
+def test_search_page_in_one_query_equals_count_and_page(world, login, count_queries):
+    """The entry list's search gives the same rows and total when the matches are built
+    once (count(*) OVER ()) as with a COUNT and a page, and a page past the end goes to the
+    last page."""
+    from danvan.pagination import paginate
+
+    template = waiting_template(world)
+    seed(template, [SEARCH_TITLES[i % len(SEARCH_TITLES)] + f" {i}" for i in range(120)])
+    stmt = queries.search_entries_stmt(visible_to=world.office, text="dan van")
+    for number in (1, 2, 3, 99):
+        one = paginate(stmt, number, 10, one_query=True, options=queries.list_row_options())
+        two = paginate(stmt, number, 10)
+        assert [e.id for e in one.items] == [e.id for e in two.items], number
+        assert (one.total, one.page) == (two.total, two.page), number
+    haystack = db.session.scalars(select(Entry.search_text)).all()
+    expected = sum(1 for t in haystack if "dan" in t and "van" in t)
+    assert two.total == expected > 30 and two.page == two.pages  # page 99 → the last
+    client = login(world.office)
+    client.get("/hoat-dong?q=dan+van")
+    with count_queries() as searched:
+        html = client.get("/hoat-dong?q=dan+van&so_dong=10").get_data(as_text=True)
+    with count_queries() as plain:
+        client.get("/hoat-dong?so_dong=10")
+    assert f"Hiển thị 1–10 trong {expected} hồ sơ" in html
+    assert searched.n == plain.n  # keys with the total, then the rows: no extra COUNT
+
+
+def test_inbox_search_tests_words_on_the_waiting_rows(world, login):
+    """The inbox tests the words with LIKE on the rows its index found (no FTS subquery);
+    the entries found are those the entry list's indexed search finds among them."""
+    template = waiting_template(world)
+    seed(template, [SEARCH_TITLES[i % len(SEARCH_TITLES)] + f" {i}" for i in range(60)])
+    stmt = queries.entry_inbox_stmt(world.head_a, text="dân vận")
+    assert "entry_fts" not in str(stmt.compile(dialect=db.engine.dialect))
+    waiting = {e.id for e in db.session.scalars(queries.entry_inbox_stmt(world.head_a))}
+    indexed = {e.id for e in db.session.scalars(queries.search_entries_stmt(text="dân vận"))}
+    found = {e.id for e in db.session.scalars(stmt)}
+    assert found and found == waiting & indexed
+    html = login(world.head_a).get("/viec-can-xu-ly?q=dan+van").get_data(as_text=True)
+    assert f"Hồ sơ hoạt động ({len(found)})" in html
+
+
+def test_list_rows_load_what_they_show_in_a_fixed_number_of_queries(world, login, count_queries):
+    """50 rows of the entry list and the inbox: unit, campaign, author and approvals each in
+    one query, whatever the number of rows (the rest loads only when a row asks)."""
+    template = waiting_template(world)
+    seed(template, [f"Hoạt động {i}" for i in range(10)])
+    client = login(world.office)
+    counts = {}
+    for rows in (10, 60):
+        if rows == 60:
+            seed(
+                dict(template, unit_id=world.unit_b.id, author_id=world.staff_b.id),
+                [f"Hoạt động B {i}" for i in range(50)],
+            )
+        client.get("/hoat-dong?so_dong=50")
+        with count_queries() as listed:
+            assert client.get("/hoat-dong?so_dong=50").status_code == 200
+        head = login(world.head_a)
+        head.get("/viec-can-xu-ly")
+        with count_queries() as inbox:
+            assert head.get("/viec-can-xu-ly").status_code == 200
+        counts[rows] = (listed.n, inbox.n)
+        client = login(world.office)
+    assert counts[10] == counts[60]
+
+
+def test_entry_list_total_is_counted_on_an_index(many_entries):
+    """The entry list's COUNT reads only an index covering campaign, state and author."""
+    from danvan.pagination import _count_stmt
+
+    world = many_entries
+    listing = queries.search_entries_stmt(visible_to=world.office, campaign_id=world.campaign.id)
+    plan = _plan(_count_stmt(listing))
+    if db.engine.dialect.name == "sqlite":
+        assert "COVERING INDEX ix_entry_campaign_id_state_author_id" in plan, plan
+    else:
+        # One campaign holds every row here, so PostgreSQL rightly scans the table; with that
+        # off it reads an index (index-only once VACUUM has set the visibility map).
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        _no_full_scan(_plan(_count_stmt(listing)))
+
+
+def test_templates_give_every_inline_if_an_else():
+    """``{{ 'selected' if x }}`` makes Jinja's own Undefined, whose escaping raises and catches
+    an AttributeError: 200 of them per page for the unit filter. Every inline if has an else."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "templates"
+    missing = [
+        f"{path.relative_to(root)}: {m.group(0)}"
+        for path in root.rglob("*.html")
+        for m in re.finditer(r"\{\{[^}]* if [^}]*\}\}", path.read_text(encoding="utf-8"))
+        if " else " not in m.group(0)
+    ]
+    assert missing == []

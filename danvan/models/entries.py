@@ -72,6 +72,8 @@ class Entry(db.Model):
         # The entry lists, newest first, within a campaign or across them.
         Index("ix_entry_campaign_id_date_from", "campaign_id", "date_from", "id"),
         Index("ix_entry_date_from", "date_from", "id"),
+        # The entry list's total: what a user may see of a campaign, counted from the index alone.
+        Index("ix_entry_campaign_id_state_author_id", "campaign_id", "state", "author_id"),
         # The search index (SQLite FTS5, PostgreSQL pg_trgm) is migration 0010's own.
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,8 +142,14 @@ class Entry(db.Model):
 
     @property
     def steps(self) -> list[ChainStep]:
-        """The entry's chain: its own once submitted, the campaign's before."""
-        return parse_chain(self.chain if self.chain else self.campaign.chain)
+        """The entry's chain: its own once submitted, the campaign's before (parsed once per
+        chain value: a new value, never an in-place edit, is what changes it)."""
+        data = self.chain if self.chain else self.campaign.chain
+        cached = self.__dict__.get("_steps_cache")
+        if cached is None or cached[0] is not data:
+            cached = (data, parse_chain(data))
+            self.__dict__["_steps_cache"] = cached
+        return cached[1]
 
     @property
     def current_step(self) -> ChainStep | None:

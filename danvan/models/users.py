@@ -66,7 +66,14 @@ class User(UserMixin, db.Model):
 
     @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(Role(r.role) for r in self.role_rows)
+        """The user's roles, rebuilt only when the role rows change (asked hundreds of times
+        per list page by the permission checks)."""
+        key = tuple(r.role for r in self.role_rows)
+        cached = self.__dict__.get("_roles_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, frozenset(Role(r) for r in key))
+            self.__dict__["_roles_cache"] = cached
+        return cached[1]
 
     def has_role(self, *roles: Role) -> bool:
         """Whether the user holds any of the given roles."""
