@@ -343,6 +343,11 @@ def search_incoming(
     agency: Agency, year: int | None = None, text: str | None = None
 ) -> list[IncomingDocument]:
     """The register's rows, newest số đến first; ``text`` matches without accents (one query)."""
+    return list(db.session.scalars(incoming_stmt(agency, year, text)))
+
+
+def incoming_stmt(agency: Agency, year: int | None = None, text: str | None = None):
+    """The query of search_incoming, to page: on the (agency, year, number) unique index."""
     stmt = (
         select(IncomingDocument)
         .where(IncomingDocument.agency_id == agency.id)
@@ -359,7 +364,7 @@ def search_incoming(
                 IncomingDocument.number_symbol.ilike(pattern, escape="\\"),
             )
         )
-    return list(db.session.scalars(stmt))
+    return stmt
 
 
 def register_years(agency: Agency) -> list[int]:

@@ -470,3 +470,68 @@ def test_templates_give_every_inline_if_an_else():
         if " else " not in m.group(0)
     ]
     assert missing == []
+
+
+def test_archive_and_incoming_registers_page(world, login):
+    """Lưu trữ and the sổ văn bản đến show 50 rows a page with the total, newest first, and
+    the page links keep the search."""
+    from datetime import UTC, date, datetime
+
+    from danvan.blobs import store_blob
+    from danvan.models import ArchivedDocument, IncomingDocument, Report
+    from danvan.models import Role as RoleEnum
+    from tests.factories import create_user
+
+    blob = store_blob(b"%PDF-1.7 test").sha256
+    for i in range(61):
+        report = Report(campaign_id=world.campaign.id, state="issued")
+        db.session.add(report)
+        db.session.flush()
+        subject = f"Báo cáo kết quả dân vận số {i}"
+        db.session.add(
+            ArchivedDocument(
+                agency_id=world.agency.id,
+                report_id=report.id,
+                number_symbol=f"{i + 1:02d}/BC-SXD",
+                year=2023,
+                subject=subject,
+                subject_folded=fold(subject),
+                doc_date=date(2023, 11, 1),
+                signer_name="Giám đốc",
+                signer_title="GIÁM ĐỐC",
+                signed_at=datetime(2023, 11, 1, tzinfo=UTC),
+                issued_at=datetime(2023, 11, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
+                pdf_sha256=blob,
+                docx_sha256=blob,
+                p7s_sha256=blob,
+            )
+        )
+        db.session.add(
+            IncomingDocument(
+                agency_id=world.agency.id,
+                year=2023,
+                number=i + 1,
+                received_at=datetime(2023, 11, 2, 1, tzinfo=UTC) + timedelta(minutes=i),
+                sender_organ_id="000.00.00.H23",
+                sender_name="Sở Tài chính",
+                number_symbol=f"{i + 1:02d}/BC-STC",
+                doc_date=date(2023, 11, 1),
+                doc_type_name="Báo cáo",
+                subject=subject,
+                document_key=f"key-{i}",
+                package_sha256=blob,
+                signatures_valid=True,
+            )
+        )
+    clerk = create_user("vt.trang", None, RoleEnum.CLERK, full_name="Văn thư Trang")
+    db.session.commit()
+    client = login(clerk)
+    archive = client.get("/luu-tru?q=dan+van").get_data(as_text=True)
+    assert "Hiển thị 1–50 trong 61 văn bản" in archive
+    assert archive.index("61/BC-SXD") < archive.index("60/BC-SXD")  # newest first
+    assert "02/BC-SXD" not in archive and "q=dan+van&amp;trang=2" in archive
+    second = client.get("/luu-tru?q=dan+van&trang=2").get_data(as_text=True)
+    assert "Hiển thị 51–61 trong 61 văn bản" in second and "01/BC-SXD" in second
+    incoming = client.get("/van-ban-den?nam=2023&trang=2").get_data(as_text=True)
+    assert "Hiển thị 51–61 trong 61 văn bản" in incoming
+    assert "Số đến 11<" in incoming and "Số đến 12<" not in incoming

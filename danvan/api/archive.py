@@ -41,9 +41,9 @@ from danvan.archive.views import (
 )
 from danvan.extensions import db
 from danvan.models import ArchivedDocument, Blob, RegisterEntry
-from danvan.operations.archive import search_archive
+from danvan.operations.archive import archive_stmt
 from danvan.operations.reports import file_stem
-from danvan.pagination import paginate, paginate_list
+from danvan.pagination import paginate
 from danvan.permissions import OVERSEER_ROLES
 from danvan.ratelimit import hit
 from danvan.text import clean_line, today_vn
@@ -80,8 +80,8 @@ def register(args):
 def archive(args):
     """Văn bản đã phát hành (mới nhất trước); tìm theo số, ký hiệu, trích yếu không dấu."""
     _require_overseer()
-    documents = search_archive(clean_line(args["q"] or ""), args["year"])
-    return paginate_list(documents, args["page"], args["per_page"]).as_dict()
+    stmt = archive_stmt(clean_line(args["q"] or ""), args["year"])
+    return paginate(stmt, args["page"], args["per_page"]).as_dict()
 
 
 @bp.route("/archive/<int:document_id>/files/<kind>")

@@ -14,7 +14,7 @@ from danvan.documents.register_docx import render_register_docx
 from danvan.entries.forms import EmptyForm
 from danvan.extensions import csrf, db
 from danvan.models import Agency, ArchivedDocument, Blob, RegisterEntry, Report, User
-from danvan.operations.archive import search_archive
+from danvan.operations.archive import archive_stmt
 from danvan.operations.reports import file_stem
 from danvan.pagination import page_args, paginate
 from danvan.permissions import OVERSEER_ROLES
@@ -102,7 +102,9 @@ def index():
     _require_overseer()
     q = text_arg(request.args, "q")
     year = year_arg(request.args)
-    return render_template("archive/index.html", documents=search_archive(q, year), q=q, year=year)
+    number, per_page = page_args(request.args)
+    page = paginate(archive_stmt(q, year), number, per_page)
+    return render_template("archive/index.html", page=page, documents=page.items, q=q, year=year)
 
 
 @bp.route("/luu-tru/<int:document_id>/<kind>")

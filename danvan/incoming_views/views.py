@@ -17,6 +17,7 @@ from danvan.incoming_views import bp
 from danvan.incoming_views.forms import AcceptForm
 from danvan.models import Agency, Blob, IncomingDocument
 from danvan.operations.reports import file_stem
+from danvan.pagination import page_args, paginate
 from danvan.text import format_number, today_vn, utcnow
 from danvan.uploads import KINDS, detect_kind, safe_filename
 from danvan.web import flash_refusal, form_version, require, run_operation, text_arg, year_arg
@@ -73,9 +74,12 @@ def _index_page(status: int = 200, errors: list[str] | None = None):
     q = text_arg(request.args, "q")
     year = year_arg(request.args) or today_vn().year
     years = sorted(set(incoming.register_years(agency)) | {year}, reverse=True)
+    number, per_page = page_args(request.args)
+    rows = paginate(incoming.incoming_stmt(agency, year, q), number, per_page)
     page = render_template(
         "incoming/index.html",
-        rows=incoming.search_incoming(agency, year, q),
+        page=rows,
+        rows=rows.items,
         year=year,
         years=years,
         q=q,

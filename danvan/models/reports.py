@@ -106,6 +106,9 @@ class RegisterEntry(db.Model):
 class ArchivedDocument(db.Model):
     """An issued document as archived (Lưu: VT, VP): immutable, verified by SHA-256."""
 
+    # The archive lists newest first, a page at a time.
+    __table_args__ = (Index("ix_archived_document_issued_at_id", "issued_at", "id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), unique=True)

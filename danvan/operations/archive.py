@@ -13,14 +13,28 @@ from danvan.models import ArchivedDocument, Blob, RegisterEntry, Report
 from danvan.text import fold, like_contains
 from danvan.verification import Verdict, verify_document
 
-__all__ = ["ArchiveCheck", "Verdict", "check_archive", "search_archive", "verify_upload"]
+__all__ = [
+    "ArchiveCheck",
+    "Verdict",
+    "archive_stmt",
+    "check_archive",
+    "search_archive",
+    "verify_upload",
+]
 
 verify_upload = verify_document  # the name the views and older tests used
 
 
 def search_archive(text: str | None = None, year: int | None = None) -> list[ArchivedDocument]:
     """Issued documents, newest first; ``text`` matches number or subject without accents."""
-    stmt = select(ArchivedDocument).order_by(ArchivedDocument.issued_at.desc())
+    return list(db.session.scalars(archive_stmt(text, year)))
+
+
+def archive_stmt(text: str | None = None, year: int | None = None):
+    """The query of search_archive, to page: newest first on (issued_at, id)."""
+    stmt = select(ArchivedDocument).order_by(
+        ArchivedDocument.issued_at.desc(), ArchivedDocument.id.desc()
+    )
     if year:
         stmt = stmt.where(ArchivedDocument.year == year)
     for word in fold(text).split():
@@ -31,7 +45,7 @@ def search_archive(text: str | None = None, year: int | None = None) -> list[Arc
                 ArchivedDocument.number_symbol.ilike(pattern, escape="\\"),
             )
         )
-    return list(db.session.scalars(stmt))
+    return stmt
 
 
 @dataclass(frozen=True)
