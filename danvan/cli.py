@@ -488,3 +488,6 @@ _register_api(danvan_cli)
 from danvan.jobs_cli import register as _register_jobs  # noqa: E402
 
 _register_jobs(danvan_cli)
+from danvan.signature_cli import register as _register_signature  # noqa: E402
+
+_register_signature(danvan_cli)

@@ -65,6 +65,10 @@ DEFAULTS: dict[str, object] = {
     "SIGNING_CERTIFICATES": {},
     "TRUST_ROOTS": [],
     "LIBREOFFICE_TIMEOUT": 180,
+    # Two-phase signing with the signer's USB token (danvan-sign): a signature request, and the
+    # number it took, waits this many minutes for the token's signatures, then expires (the
+    # signer starts "Ký duyệt" again). Long enough to find the token and read the PDF.
+    "SIGNATURE_REQUEST_MINUTES": 30,
     # Background jobs (huey, see danvan/jobs.py): "sqlite" (the file JOBS_SQLITE_PATH, default
     # instance/jobs.sqlite3: one app server), "postgresql" (JOBS_DATABASE_URL, default the app's
     # database) or "redis" (JOBS_REDIS_URL) when several app servers share the work, or

@@ -35,6 +35,7 @@ def signing_services(actor: User, *, agency) -> SigningServices:
         seal_png=_blob(agency.seal_sha256),
         make_pdf=pdfmod.libreoffice_available(),
         pdf_timeout=config["LIBREOFFICE_TIMEOUT"],
+        signature_request_minutes=int(config["SIGNATURE_REQUEST_MINUTES"]),
         **verification_settings(config),
     )
 

@@ -311,6 +311,34 @@ def sign_by_signer(
     The signature image goes between the title line(s) and `signer_name`, found on the last page
     (or, failing that, at the name's last occurrence, e.g. when an appendix follows).
     """
+    w, meta, style, field, when = signer_signature_setup(
+        pdf,
+        signature_png=signature_png,
+        docx=docx,
+        docx_name=docx_name,
+        signer_name=signer_name,
+        reason=reason,
+        location=location,
+        field_name=field_name,
+        signed_at=signed_at,
+    )
+    return _sign(w, source=pdf, signer=signer, meta=meta, style=style, spec=field, system_time=when)
+
+
+def signer_signature_setup(
+    pdf: bytes,
+    *,
+    signature_png: bytes,
+    docx: bytes,
+    docx_name: str,
+    signer_name: str,
+    reason: str,
+    location: str,
+    field_name: str = "ChuKyNguoiKy",
+    signed_at: datetime | None = None,
+):
+    """The writer (with the .docx embedded), metadata, stamp, field and time of the signer's
+    signature: shared by sign_by_signer and the two-phase signing (documents.interrupted)."""
     img = _png_image(signature_png)
     signer_name = unicodedata.normalize("NFC", signer_name.strip())
     page, box = _signer_box(pdf, signer_name, img.width / img.height)
@@ -348,7 +376,7 @@ def sign_by_signer(
         name=signer_name,
     )
     field = fields.SigFieldSpec(field_name, on_page=page, box=tuple(round(v, 2) for v in box))
-    return _sign(w, source=pdf, signer=signer, meta=meta, style=style, spec=field, system_time=when)
+    return w, meta, style, field, when
 
 
 @dataclass(frozen=True)

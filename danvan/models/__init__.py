@@ -13,6 +13,7 @@ from danvan.models.exchange import (
 )
 from danvan.models.previews import DraftPreview, DraftPreviewPage
 from danvan.models.reports import ArchivedDocument, NumberSequence, RegisterEntry, Report
+from danvan.models.signatures import RequestState, SignatureRequest, SignerCertificate
 from danvan.models.users import (
     Delegation,
     RateCounter,
@@ -48,7 +49,10 @@ __all__ = [
     "RegisterEntry",
     "Report",
     "ReportingAgency",
+    "RequestState",
     "Role",
+    "SignatureRequest",
+    "SignerCertificate",
     "Unit",
     "User",
     "UserRole",

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from danvan import rollup
 from danvan.blobs import store_blob
 from danvan.documents import context as doc_context
+from danvan.documents import interrupted, signing
 from danvan.documents import pdf as pdfmod
-from danvan.documents import signing
 from danvan.documents.nd30_check import Deviation, check_report_docx
 from danvan.documents.report_docx import render_report_docx
 from danvan.extensions import db
@@ -86,6 +86,8 @@ class SigningServices:
     # on the signed document; None prints none. The key makes the codes (the app's secret).
     verify_base_url: str | None = None
     verify_key: bytes = b""
+    # How long a USB-token signature request waits (config SIGNATURE_REQUEST_MINUTES).
+    signature_request_minutes: int = 30
 
 
 def _check(report: Report, action: ReportAction, actor: User, expected_version: int | None):
@@ -261,8 +263,14 @@ def draft_file_name(report: Report) -> str:
 def next_number_symbol(report: Report, on: date) -> str:
     """The number the report would take if signed on ``on`` (read only, nothing reserved)."""
     agency = report.campaign.agency
-    number = peek_next_number(agency.id, on.year)
+    number = signing_number(report, on.year)
     return format_number_symbol(number, report.doc_type, agency.abbreviation)
+
+
+def signing_number(report: Report, year: int) -> int:
+    """The number "Ký duyệt" gives the report in ``year`` (read only): the one an unsigned
+    USB-token request of the report still holds, else the sequence's next."""
+    return _held_number(report, year) or peek_next_number(report.campaign.agency.id, year)
 
 
 def _follows(report: Report) -> tuple[str, date] | None:
@@ -543,17 +551,31 @@ class _SignedDocuments:
     verify_code: str | None = None
 
 
-def _render_signed(
+@dataclass(frozen=True)
+class _PreparedDocuments:
+    """The final .docx and the PDF in their pre-signing state, and what must be signed."""
+
+    number: int
+    number_symbol: str
+    final_docx: bytes
+    docx_tbs: bytes
+    pdf: interrupted.PreparedPdf | None
+    verify_code: str | None = None
+
+
+def _prepare_signed(
     report: Report,
-    entries: list[Entry],
     *,
     actor: User,
     services: SigningServices,
+    cert,
     number: int,
     signed_date: date,
     moment: datetime,
-) -> _SignedDocuments:
-    """The final .docx, its .p7s and the signed PDF for ``number``: bytes, nothing written."""
+    chain=(),
+) -> _PreparedDocuments:
+    """The final .docx and the prepared PDF for ``number`` with ``cert``: bytes, nothing
+    written; the signed attributes of both are what the signer's key signs."""
     campaign = report.campaign
     agency = campaign.agency
     number_symbol = format_number_symbol(number, report.doc_type, agency.abbreviation)
@@ -570,19 +592,17 @@ def _render_signed(
         verify_url=verify_url,
     )
     final_docx = render_report_docx(data, services.signature_png)
-    identity = services.signer_identity
-    p7s = signing.cms_sign_detached(
-        final_docx, key=identity.key, cert=identity.cert, extra_certs=identity.chain
-    )
-    signed_pdf = None
+    docx_tbs = interrupted.prepare_cms(final_docx, cert=cert, signed_at=to_vn(moment))
+    prepared_pdf = None
     if services.make_pdf:
         # The PDF is drawn from the same document without the embedded image: the visible
         # PAdES stamp puts the signature image in its place (no double image).
         pdf = pdfmod.docx_to_pdf(render_report_docx(data), timeout=services.pdf_timeout)
         try:
-            signed_pdf = signing.sign_by_signer(
+            prepared_pdf = interrupted.prepare_pdf(
                 pdf,
-                signer=identity.signer,
+                cert=cert,
+                chain=chain,
                 signature_png=services.signature_png,
                 docx=final_docx,
                 docx_name=f"{number_symbol.replace('/', '-')}.docx",
@@ -593,7 +613,79 @@ def _render_signed(
             )
         except signing.PdfaLost as exc:
             raise Invalid(str(exc)) from exc
-    return _SignedDocuments(number, number_symbol, final_docx, p7s, signed_pdf, verify_code)
+    return _PreparedDocuments(
+        number, number_symbol, final_docx, docx_tbs, prepared_pdf, verify_code
+    )
+
+
+def _finish_signed(
+    prepared: _PreparedDocuments, signatures: dict[str, bytes], *, cert, chain=()
+) -> _SignedDocuments:
+    """Embed the signature values (each checked against ``cert`` first): the signed files."""
+    p7s = interrupted.finish_cms(
+        prepared.final_docx, prepared.docx_tbs, signatures["docx"], cert=cert, chain=chain
+    )
+    signed_pdf = None
+    if prepared.pdf is not None:
+        pdf = prepared.pdf
+        signed_pdf = interrupted.finish_pdf(
+            pdf.pdf, pdf.state, pdf.tbs, signatures["pdf"], cert=cert, chain=chain
+        )
+    return _SignedDocuments(
+        prepared.number,
+        prepared.number_symbol,
+        prepared.final_docx,
+        p7s,
+        signed_pdf,
+        prepared.verify_code,
+    )
+
+
+def _render_signed(
+    report: Report,
+    entries: list[Entry],
+    *,
+    actor: User,
+    services: SigningServices,
+    number: int,
+    signed_date: date,
+    moment: datetime,
+) -> _SignedDocuments:
+    """The final .docx, its .p7s and the signed PDF for ``number``: bytes, nothing written.
+
+    The PDF goes through the same two phases as a signature by USB token
+    (danvan.signature_requests): prepare, then the server-side key signs the prepared bytes at
+    once. The .docx's detached CMS is made with the key object directly, as before.
+    """
+    identity = services.signer_identity
+    prepared = _prepare_signed(
+        report,
+        actor=actor,
+        services=services,
+        cert=identity.cert,
+        number=number,
+        signed_date=signed_date,
+        moment=moment,
+        chain=identity.chain,
+    )
+    p7s = signing.cms_sign_detached(
+        prepared.final_docx, key=identity.key, cert=identity.cert, extra_certs=identity.chain
+    )
+    signed_pdf = None
+    if prepared.pdf is not None:
+        pdf = prepared.pdf
+        value = interrupted.sign_locally(identity.signer, pdf.tbs)
+        signed_pdf = interrupted.finish_pdf(
+            pdf.pdf, pdf.state, pdf.tbs, value, cert=identity.cert, chain=identity.chain
+        )
+    return _SignedDocuments(
+        prepared.number,
+        prepared.number_symbol,
+        prepared.final_docx,
+        p7s,
+        signed_pdf,
+        prepared.verify_code,
+    )
 
 
 def _sqlite_idle() -> bool:
@@ -629,10 +721,12 @@ def sign_report(
     """
     for _attempt in range(SIGN_ATTEMPTS):
         transition, entries = _check_can_sign(report, actor, services, expected_version)
+        _refuse_if_pending(report, now)
         checked_version = report.version
         moment = now or utcnow()
         signed_date: date = to_vn(moment).date()
-        number = _number_to_take(report, signed_date.year, expected_number)
+        held = _held_number(report, signed_date.year)
+        number = held or _number_to_take(report, signed_date.year, expected_number)
         documents = _render_signed(
             report,
             entries,
@@ -646,7 +740,9 @@ def sign_report(
             check_report_docx(documents.final_docx, final=True), "ký", accept_deviations
         )
         releasable = _sqlite_idle()
-        if _lock_and_take_number(report, checked_version, transition, number, signed_date.year):
+        if _lock_and_take_number(
+            report, checked_version, transition, number, signed_date.year, held=bool(held)
+        ):
             break
         # Another report of the agency took the number meanwhile: render again with the next
         # one. On SQLite first give the write lock back (PostgreSQL holds only our report's
@@ -664,12 +760,18 @@ def sign_report(
 
 
 def _check_can_sign(
-    report: Report, actor: User, services: SigningServices, expected_version: int | None
+    report: Report,
+    actor: User,
+    services: SigningServices,
+    expected_version: int | None,
+    *,
+    registered: bool = False,
 ) -> tuple[ReportTransition, list[Entry]]:
     """The signing transition and the entries to sign, once the actor may sign with what
-    they have (certificate, signature image) and the report still holds entries."""
+    they have (certificate on the server or ``registered`` for a USB token, signature image)
+    and the report still holds entries."""
     transition = _check(report, ReportAction.SIGN, actor, expected_version)
-    if services.signer_identity is None:
+    if services.signer_identity is None and not registered:
         raise Invalid("Chưa cấu hình chứng thư số cho người ký; không thể ký số.")
     if not services.signature_png:
         raise Invalid("Bạn chưa tải lên ảnh chữ ký (PNG nền trong suốt) trong trang cá nhân.")
@@ -687,12 +789,43 @@ def _number_to_take(report: Report, year: int, expected_number: int | None) -> i
     return number
 
 
+def _refuse_if_pending(report: Report, now: datetime | None = None) -> None:
+    """A signature request waiting for the signer's USB token keeps the report: no second
+    signature meanwhile (the request is signed, cancelled or expires first)."""
+    from danvan.signature_requests import RequestPending, open_request
+
+    pending = open_request(report, now)
+    if pending is not None:
+        raise RequestPending(pending)
+
+
+def _held_number(report: Report, year: int) -> int | None:
+    """The number an unsigned USB-token request of the report took and could not give back
+    (a later number was taken meanwhile): the report signs with it, leaving no gap."""
+    from danvan.signature_requests import held_request
+
+    held = held_request(report, year)
+    return held.number if held is not None else None
+
+
 def _lock_and_take_number(
-    report: Report, version: int, transition: ReportTransition, number: int, year: int
+    report: Report,
+    version: int,
+    transition: ReportTransition,
+    number: int,
+    year: int,
+    *,
+    held: bool = False,
 ) -> bool:
-    """Start of the write phase: lock the report (Conflict if it moved), take the number."""
+    """Start of the write phase: lock the report (Conflict if it moved), take the number
+    (already the report's when ``held``)."""
     if not _lock_report(report, version, transition.source):
         raise Conflict(REPORT_STALE)
+    if held:
+        from danvan.signature_requests import use_held_number
+
+        use_held_number(report, year)
+        return True
     return take_number(report.campaign.agency.id, year, number)
 
 
@@ -705,6 +838,7 @@ def _write_signature(
     services: SigningServices,
     moment: datetime,
     note: str | None = None,
+    cert_sha256: str | None = None,
 ) -> None:
     """The write phase: store the signed files, number and date the report, log the signature."""
     final_sha = store_blob(documents.final_docx).sha256
@@ -719,7 +853,7 @@ def _write_signature(
     report.p7s_sha256 = p7s_sha
     if pdf_sha:
         report.signed_pdf_sha256 = pdf_sha
-    report.signer_cert_sha256 = services.signer_identity.fingerprint
+    report.signer_cert_sha256 = cert_sha256 or services.signer_identity.fingerprint
     report.verify_code = documents.verify_code
     report.signed_by_id = actor.id
     report.signed_at = moment

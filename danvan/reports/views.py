@@ -38,6 +38,7 @@ from danvan.operations import Conflict
 from danvan.operations import entries as entry_ops
 from danvan.operations import reports as ops
 from danvan.reports import bp, previews
+from danvan.reports import signature_views as sig_views
 from danvan.reports.forms import CompileForm, NarrativeForm, ReportActionForm
 from danvan.text import today_vn
 from danvan.web import commit_and_notify, flash_refusal, form_version, require, run_operation
@@ -162,7 +163,7 @@ def _confirmation(report: Report, action: ReportAction) -> dict:
     if action == ReportAction.SIGN:
         on = today_vn()
         agency = report.campaign.agency
-        number = ops.peek_next_number(agency.id, on.year)
+        number = ops.signing_number(report, on.year)  # the number a token request holds
         symbol = ops.format_number_symbol(number, report.doc_type, agency.abbreviation)
     else:
         on, number, symbol = report.issued_date, report.number, report.number_symbol
@@ -237,10 +238,15 @@ def view(report_id: int):
         for e in entries
         if permissions.can_act(current_user, e, EntryAction.SEND_BACK, delegations)
     }
+    # While a signature request waits for the signer's USB token, the page shows it instead of
+    # offering "Ký duyệt" again (a second request would be refused).
+    signature_request = sig_views.shown_request(report)
     transitions = [
         t
         for t in permissions.available_report_transitions(current_user, report)
-        if t.action != ReportAction.EDIT and (t.action != ReportAction.DELETE or not contents)
+        if t.action != ReportAction.EDIT
+        and (t.action != ReportAction.DELETE or not contents)
+        and (t.action != ReportAction.SIGN or signature_request is None)
     ]
     # The whole text: the signed .docx once there is one, else the draft as it will be signed.
     doc_sha = report.final_docx_sha256 or report.draft_docx_sha256
@@ -266,6 +272,7 @@ def view(report_id: int):
             if report_transition_for(ReportAction.SIGN, report.state_enum)
             else None
         ),
+        signature_request=signature_request,
         today=today_vn(),
         previous=ops.supplemented_report(report),
         document=document,
@@ -290,6 +297,10 @@ def confirm(report_id: int, action: str):
     decision = permissions.can_act_report(current_user, report, action_enum)
     if not decision:
         flash(decision.reason, "warning")
+        return redirect(url_for("reports.view", report_id=report_id), 303)
+    pending = sig_views.shown_request(report) if action_enum == ReportAction.SIGN else None
+    if pending is not None:  # the page shows the waiting request instead
+        flash(sig_views.pending_message(pending), "warning")
         return redirect(url_for("reports.view", report_id=report_id), 303)
     form = ReportActionForm(formdata=None)
     form.version.data = str(report.version)
@@ -376,6 +387,8 @@ def _act(report: Report, action: ReportAction, form) -> str:
     """Run the operation the workflow table names for the action; the success message."""
     transition = report_action_transition(action)
     given = _inputs(report, transition.inputs, form)
+    if action == ReportAction.SIGN and sig_views.uses_token(current_user, given["services"]):
+        return sig_views.request_for(report, form_version(form), given)
     operation = getattr(ops, transition.operation)
     operation(report, actor=current_user, expected_version=form_version(form), **given)
     signer = given.get("signer")
