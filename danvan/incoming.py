@@ -339,15 +339,9 @@ def signature_summary(doc: IncomingDocument) -> str:
     return "Hợp lệ" if doc.signatures_valid else "Không hợp lệ"
 
 
-def search_incoming(
-    agency: Agency, year: int | None = None, text: str | None = None
-) -> list[IncomingDocument]:
-    """The register's rows, newest số đến first; ``text`` matches without accents (one query)."""
-    return list(db.session.scalars(incoming_stmt(agency, year, text)))
-
-
 def incoming_stmt(agency: Agency, year: int | None = None, text: str | None = None):
-    """The query of search_incoming, to page: on the (agency, year, number) unique index."""
+    """The register's rows, newest số đến first on the (agency, year, number) unique index, to
+    page; ``text`` matches without accents."""
     stmt = (
         select(IncomingDocument)
         .where(IncomingDocument.agency_id == agency.id)

@@ -18,20 +18,15 @@ __all__ = [
     "Verdict",
     "archive_stmt",
     "check_archive",
-    "search_archive",
     "verify_upload",
 ]
 
 verify_upload = verify_document  # the name the views and older tests used
 
 
-def search_archive(text: str | None = None, year: int | None = None) -> list[ArchivedDocument]:
-    """Issued documents, newest first; ``text`` matches number or subject without accents."""
-    return list(db.session.scalars(archive_stmt(text, year)))
-
-
 def archive_stmt(text: str | None = None, year: int | None = None):
-    """The query of search_archive, to page: newest first on (issued_at, id)."""
+    """Issued documents, newest first on (issued_at, id), to page; ``text`` matches number or
+    subject without accents."""
     stmt = select(ArchivedDocument).order_by(
         ArchivedDocument.issued_at.desc(), ArchivedDocument.id.desc()
     )
