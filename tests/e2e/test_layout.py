@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.demo_site import (
     LONG_FILE_NAME,
+    SCREENSHOTS,
     VIEWPORTS,
     Sessions,
     main_pages,
@@ -38,6 +39,19 @@ STICKING_OUT = """() => {
     }
   }
   return out.slice(0, 5);
+}"""
+
+# The twelve elements whose right edges lie furthest right, with their classes and text.
+WIDEST = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + "." + el.className;
+    out.push([Math.round(r.right), name, (el.textContent || "").trim().slice(0, 60)]);
+  }
+  out.sort((a, b) => b[0] - a[0]);
+  return out.slice(0, 12);
 }"""
 
 # Visible inputs whose placeholder is wider than the room for text inside them.
@@ -118,7 +132,11 @@ def test_inbox_buttons_within_reach_on_a_phone(world, sessions, username):
     title = rows.first.locator("td").nth(1).locator("a").inner_text()
     rows.first.get_by_role("button", name="Duyệt", exact=True).click()
     expect(page.locator(".alert-success")).to_contain_text(f"Đã duyệt hồ sơ “{title[:30]}")
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width > width:  # say which element, and keep the picture, for a rare failure
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"failed-inbox-after-approve-{username}.png"))
+    assert scroll_width <= width, page.evaluate(WIDEST)
 
 
 def test_long_file_name_wraps_on_a_phone(world, sessions):
