@@ -242,6 +242,23 @@ def _echo_verdict(file: str, verdict) -> None:
         click.echo(f"  [{mark}] {signature_label(row['field'])} ({who}): {row['message']}")
 
 
+def _echo_protection(checks) -> None:
+    """Until when each archived PDF's timestamp chain protects it (PAdES B-LTA)."""
+    from danvan.text import format_date
+
+    for check in checks:
+        if check.document.pdf_sha256 is None:
+            continue
+        until = check.protected_until
+        if until is None:
+            click.echo(f"LTV    {check.label}: không có dấu thời gian tài liệu (PAdES B-B).")
+        else:
+            click.echo(
+                f"LTV    {check.label}: dấu thời gian bảo vệ đến {format_date(until.date())} "
+                f"({until.isoformat()})."
+            )
+
+
 @danvan_cli.command("verify-archive")
 def verify_archive_command() -> None:
     """Tính lại SHA-256 và kiểm tra mọi chữ ký trong lưu trữ; mã thoát khác 0 nếu có lỗi."""
@@ -252,6 +269,7 @@ def verify_archive_command() -> None:
     checks = check_archive(services.trust_roots())
     failed = _echo_checks(checks)
     click.echo(f"{len(checks)} văn bản, {failed} lỗi.")
+    _echo_protection(checks)
     from danvan import ledger
 
     breaks = ledger.check_chains()
@@ -261,6 +279,38 @@ def verify_archive_command() -> None:
         click.echo("Chuỗi băm lịch sử, sổ đăng ký và lưu trữ: nguyên vẹn.")
     if failed or breaks:
         raise SystemExit(1)
+
+
+@danvan_cli.command("retimestamp-archive")
+@click.option(
+    "--margin-days",
+    type=int,
+    default=90,
+    show_default=True,
+    help="Đóng dấu lại văn bản có dấu thời gian hết bảo vệ trong số ngày này.",
+)
+def retimestamp_archive_command(margin_days: int) -> None:
+    """Thêm dấu thời gian tài liệu mới cho bản PDF lưu trữ sắp hết bảo vệ (PAdES B-LTA)."""
+    from danvan import services
+    from danvan.models import ArchivedDocument
+    from danvan.operations.archive import retimestamp_archive
+    from danvan.text import format_date, utcnow
+
+    settings = services.ltv_settings(current_app.config, current_app.instance_path)
+    if settings is None:
+        raise click.ClickException("Chưa cấu hình SIGNING_TSA_URL (dịch vụ cấp dấu thời gian).")
+    _quiet_diff_analysis()
+    try:
+        added = retimestamp_archive(settings, margin_days=margin_days, now=utcnow())
+    except ValueError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    for row in added:
+        doc = db.session.get(ArchivedDocument, row.archived_document_id)
+        until = format_date(row.protected_until.date()) if row.protected_until else "?"
+        click.echo(f"ĐÃ ĐÓNG DẤU  {doc.number_symbol} ({doc.year}): bảo vệ đến {until}")
+    click.echo(f"Đã đóng dấu thời gian lại {len(added)} văn bản.")
 
 
 @danvan_cli.command("remind")

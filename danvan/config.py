@@ -60,10 +60,19 @@ DEFAULTS: dict[str, object] = {
     # Public address: links in e-mails, and the verification URL (with its QR code) printed on
     # every signed document, so it must be the address readers outside the agency can open.
     "BASE_URL": "http://127.0.0.1:5000",
-    # Signing certificates (PKCS#12 files + passwords) by key: "director", "deputy", "agency",
-    # or a username. See instance/config.example.py.
+    # Signing certificates by key: "director", "deputy", "agency", or a username; each a
+    # PKCS#12 file + password or a PKCS#11 (HSM) slot. See instance/config.example.py.
     "SIGNING_CERTIFICATES": {},
+    # Personal signatures (everyone but "agency") from PKCS#12 files on the server: None (the
+    # default) allows them only with DEMO_MODE or TESTING, False never, True always (a
+    # staging server with test certificates). In production signers use their USB token.
+    "SIGNING_SERVER_KEYS_ALLOWED": None,
     "TRUST_ROOTS": [],
+    # Long-term validation (PAdES B-LTA): the RFC 3161 time-stamping authority's URL. When set,
+    # "Phát hành" embeds the signatures' revocation info (OCSP/CRL, fetched from the URLs in the
+    # certificates) and document-timestamps the PDF; None keeps PAdES B-B, offline.
+    "SIGNING_TSA_URL": None,
+    "SIGNING_TSA_TIMEOUT": 10,
     "LIBREOFFICE_TIMEOUT": 180,
     # Two-phase signing with the signer's USB token (danvan-sign): a signature request, and the
     # number it took, waits this many minutes for the token's signatures, then expires (the

@@ -13,7 +13,14 @@ import re
 
 from sqlalchemy import text
 
-APPEND_ONLY = ("event", "archived_document", "register_entry", "blob", "audit_log")
+APPEND_ONLY = (
+    "event",
+    "archived_document",
+    "register_entry",
+    "blob",
+    "audit_log",
+    "archive_timestamp",
+)
 READ_ONLY = ("alembic_version",)
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

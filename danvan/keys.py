@@ -1,35 +1,72 @@
-"""Signing certificates from configuration: PKCS#12 files named in instance/config.py.
+"""Signing certificates from configuration: PKCS#12 files or PKCS#11 (HSM) slots.
 
 ``SIGNING_CERTIFICATES`` maps a username, or a role key ("director", "deputy", "agency"), to
-``{"pkcs12": path, "password": str}``; ``TRUST_ROOTS`` lists PEM files of trusted CAs. The demo
-writes its test CA and certificates to instance/keys/ and uses them when nothing is configured.
+``{"pkcs12": path, "password": str}`` or to ``{"pkcs11": {...}}`` (a key in an HSM, see
+danvan.hsm); ``TRUST_ROOTS`` lists PEM files of trusted CAs. The demo writes its test CA and
+certificates to instance/keys/ and uses them when nothing is configured.
+
+A personal signature (director, deputy, a username) from a PKCS#12 file on the server is for
+the demo and the tests only (``SIGNING_SERVER_KEYS_ALLOWED``): in production the signer's key
+stays on their USB token and they sign in two phases with danvan-sign. The agency seal
+("agency") may come from a PKCS#12 file or, better, from an HSM slot.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 
+from danvan import hsm
 from danvan.demo.pki import make_demo_pki
 from danvan.documents import pki
 
 DEMO_DIR = "keys"
+SEAL_KEY = "agency"  # the agency's seal (Văn thư, "Phát hành"); every other key is a person
+PERSONAL_KEY_REFUSED = (
+    "Ngoài chế độ demo, máy chủ không ký chữ ký cá nhân bằng tệp khóa PKCS#12: "
+    "khóa bí mật của người ký phải nằm trên USB token của chính người đó. Quản trị viên đăng ký "
+    "chứng thư số của người ký (flask danvan register-certificate), rồi người ký ký hai bước "
+    "bằng chương trình danvan-sign trên máy của mình."
+)
+NOT_CONFIGURED = (
+    "Chưa cấu hình chứng thư số cho người ký (SIGNING_CERTIFICATES trong instance/config.py)."
+)
 
 
 class SigningUnavailable(RuntimeError):
     """No usable certificate is configured for the signer; message in Vietnamese."""
 
 
+class SigningNotConfigured(SigningUnavailable):
+    """Nothing at all is configured for the keys asked for."""
+
+
 @dataclass(frozen=True)
 class SigningIdentity:
-    signer: object  # pyHanko SimpleSigner
-    key: object  # cryptography private key (for the detached CMS)
+    signer: object | None  # pyHanko SimpleSigner; None for an HSM key (see open_signer)
+    key: object | None  # cryptography private key (for the detached CMS); None in an HSM
     cert: x509.Certificate
     chain: tuple[x509.Certificate, ...]
+    slot: hsm.Pkcs11Slot | None = None  # where the key is when it is in an HSM
+
+    @contextmanager
+    def open_signer(self) -> Iterator[object]:
+        """The pyHanko signer for one signature: the PKCS#12 one, or an HSM session closed
+        when the block ends (SigningUnavailable if the HSM refuses)."""
+        if self.slot is None:
+            yield self.signer
+            return
+        try:
+            with hsm.open_signer(self.slot, self.cert, self.chain) as signer:
+                yield signer
+        except hsm.HsmUnavailable as exc:
+            raise SigningUnavailable(str(exc)) from exc
 
     @property
     def fingerprint(self) -> str:
@@ -62,13 +99,43 @@ def _settings(config: dict, instance_path: str) -> tuple[dict, list[str]]:
     return certs, roots
 
 
-def load_identity(config: dict, instance_path: str, *keys: str) -> SigningIdentity:
-    """The first configured identity among ``keys`` (e.g. the username, then "director")."""
+def server_keys_allowed(config: dict) -> bool:
+    """Whether personal PKCS#12 keys on the server may sign: SIGNING_SERVER_KEYS_ALLOWED, or
+    when it is None (the default), only in demo mode and in the tests."""
+    flag = config.get("SIGNING_SERVER_KEYS_ALLOWED")
+    if flag is not None:
+        return bool(flag)
+    return bool(config.get("DEMO_MODE") or config.get("TESTING"))
+
+
+def _hsm_identity(key: str, entry: dict) -> SigningIdentity:
+    try:
+        slot = hsm.Pkcs11Slot.from_config(key, entry)
+        cert = hsm.read_certificate(slot)
+        chain = hsm.read_chain(slot)
+    except hsm.HsmUnavailable as exc:
+        raise SigningUnavailable(str(exc)) from exc
+    return SigningIdentity(signer=None, key=None, cert=cert, chain=chain, slot=slot)
+
+
+def load_identity(
+    config: dict, instance_path: str, *keys: str, allow_server_keys: bool | None = None
+) -> SigningIdentity:
+    """The first configured identity among ``keys`` (e.g. the username, then "director").
+
+    A personal PKCS#12 key is refused unless ``allow_server_keys`` (default: the
+    configuration, see server_keys_allowed); an HSM slot ("pkcs11") is opened only to read
+    its certificate when it is on the token, the PIN is used when signing."""
     certs, _ = _settings(config, instance_path)
+    allowed = server_keys_allowed(config) if allow_server_keys is None else allow_server_keys
     for key in keys:
         entry = certs.get(key)
         if not entry:
             continue
+        if "pkcs11" in entry:
+            return _hsm_identity(key, entry["pkcs11"])
+        if key != SEAL_KEY and not allowed:
+            raise SigningUnavailable(PERSONAL_KEY_REFUSED)
         try:
             data = Path(entry["pkcs12"]).read_bytes()
         except OSError as exc:
@@ -78,9 +145,7 @@ def load_identity(config: dict, instance_path: str, *keys: str) -> SigningIdenti
         key_obj, cert, chain = pki.load_pkcs12_key(data, password)
         signer, _ = pki.load_pkcs12(data, password)
         return SigningIdentity(signer=signer, key=key_obj, cert=cert, chain=tuple(chain))
-    raise SigningUnavailable(
-        "Chưa cấu hình chứng thư số cho người ký (SIGNING_CERTIFICATES trong instance/config.py)."
-    )
+    raise SigningNotConfigured(NOT_CONFIGURED)
 
 
 def trust_roots(config: dict, instance_path: str) -> list[x509.Certificate]:

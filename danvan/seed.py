@@ -501,7 +501,10 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
         report,
         actor=director,
         services=report_ops.SigningServices(
-            signer_identity=keys.load_identity(config, instance_path, "giamdoc"),
+            # The demo's own keys, just written: allowed whatever the mode.
+            signer_identity=keys.load_identity(
+                config, instance_path, "giamdoc", allow_server_keys=True
+            ),
             signature_png=_blob(director.signature_blob),
             make_pdf=make_pdf,
             # The QR code and short URL printed on the demo report, as the app prints them.

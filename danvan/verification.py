@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from danvan.documents import signing
 from danvan.extensions import db
-from danvan.models import ArchivedDocument, Blob
+from danvan.models import ArchivedDocument, ArchiveTimestamp, Blob
 from danvan.text import format_date
 from danvan.uploads import detect_kind
 
@@ -149,6 +149,17 @@ def _archived(column, sha: str) -> list[ArchivedDocument]:
 
 def _match(verdict: Verdict, column, matched_as: str) -> ArchivedDocument | None:
     found = _archived(column, verdict.sha256)
+    if not found and column is ArchivedDocument.pdf_sha256:
+        # A newer version of an archived PDF, with a fresh document timestamp appended.
+        stmt = (
+            select(ArchivedDocument)
+            .join(ArchiveTimestamp, ArchiveTimestamp.archived_document_id == ArchivedDocument.id)
+            .where(ArchiveTimestamp.pdf_sha256 == verdict.sha256)
+            .limit(2)
+        )
+        found = list(db.session.scalars(stmt))
+        if found:
+            verdict.notes.append("Bản PDF đã được đóng dấu thời gian lại để lưu trữ dài hạn.")
     if not found:
         return None
     if len(found) > 1:

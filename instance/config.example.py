@@ -53,10 +53,24 @@ MAX_CONTENT_LENGTH = 21 * 1024 * 1024
 SESSION_COOKIE_SECURE = True
 REMEMBER_COOKIE_SECURE = True
 
-# Signing certificates: PKCS#12 file + password, by key "director", "deputy", "agency"
-# or by username. TRUST_ROOTS lists the PEM files of the CAs the verification page trusts.
+# Signing certificates, by key "director", "deputy", "agency" or by username. The agency
+# seal ("agency") from a PKCS#11 HSM slot (README: "Con dấu số từ HSM (PKCS#11)"), the PIN
+# from the environment; or from a PKCS#12 file + password. Personal keys in PKCS#12 files are
+# refused outside demo mode (SIGNING_SERVER_KEYS_ALLOWED): signers use their USB token and
+# danvan-sign. TRUST_ROOTS lists the PEM files of the CAs the verification page trusts.
 # SIGNING_CERTIFICATES = {
-#     "giamdoc": {"pkcs12": "/etc/danvan/giamdoc.p12", "password": "..."},
-#     "agency": {"pkcs12": "/etc/danvan/soxaydung.p12", "password": "..."},
+#     "agency": {
+#         "pkcs11": {
+#             "module": "/usr/lib/softhsm/libsofthsm2.so",  # the HSM vendor's PKCS#11 library
+#             "token_label": "SoXayDung",
+#             "key_label": "seal",
+#             "cert_label": "seal",  # or "cert": "/etc/danvan/seal.pem"
+#             "pin_env": "DANVAN_HSM_PIN",
+#         }
+#     },
 # }
 # TRUST_ROOTS = ["/etc/danvan/ca.pem"]
+# Long-term validation (PAdES B-LTA, README "Long-term validation"): the RFC 3161 TSA's URL.
+# Unset: signatures stay PAdES B-B and signing needs no network.
+# SIGNING_TSA_URL = "http://tsa.example.vn/tsa"
+# SIGNING_TSA_TIMEOUT = 10  # seconds for each TSA, OCSP or CRL request

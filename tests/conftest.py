@@ -23,9 +23,9 @@ from danvan.keys import write_demo_keys
 from tests.factories import PASSWORD, World, make_dept, require
 from tests.pgserver import TempPostgres, find_bindir
 
-# The live gunicorn server fixture (tests/live_server.py), registered before any module
-# imports it so that its assertions are rewritten too.
-pytest_plugins = ["tests.live_server"]
+# The live gunicorn server (tests/live_server.py) and Certomancer PKI (tests/pki_live.py)
+# fixtures, registered before any module imports them so that their assertions are rewritten.
+pytest_plugins = ["tests.live_server", "tests.pki_live"]
 
 
 def pytest_addoption(parser):

@@ -107,8 +107,12 @@ def prepare_pdf(
     location: str,
     field_name: str = "ChuKyNguoiKy",
     signed_at: datetime | None = None,
+    timestamper=None,
 ) -> PreparedPdf:
-    """The signer's visible PAdES signature prepared as sign_by_signer would make it."""
+    """The signer's visible PAdES signature prepared as sign_by_signer would make it.
+
+    With ``timestamper`` the reserved space holds a signature timestamp too (finish_pdf may
+    then add one: PAdES B-T)."""
     w, meta, style, field, when = signer_signature_setup(
         pdf,
         signature_png=signature_png,
@@ -122,7 +126,12 @@ def prepare_pdf(
     )
     placeholder = _external_signer(cert, chain, _placeholder_size(cert))
     pdf_signer = _TimedPdfSigner(
-        meta, placeholder, stamp_style=style, new_field_spec=field, system_time=when
+        meta,
+        placeholder,
+        stamp_style=style,
+        new_field_spec=field,
+        system_time=when,
+        timestamper=timestamper,
     )
 
     async def run():
@@ -178,8 +187,10 @@ def finish_pdf(
     *,
     cert: x509.Certificate,
     chain=(),
+    timestamper=None,
 ) -> bytes:
-    """The signed PDF: ``signature`` checked over ``tbs``, then the CMS embedded."""
+    """The signed PDF: ``signature`` checked over ``tbs``, then the CMS embedded (with a
+    signature timestamp from ``timestamper``, if given and prepared for)."""
     check_signature(cert, tbs, signature)
     if hashlib.sha256(prepared).hexdigest() != state["prepared_sha256"]:
         raise SignatureRefused("Bản PDF đã chuẩn bị để ký không còn nguyên vẹn.")
@@ -194,7 +205,9 @@ def finish_pdf(
     signer = _external_signer(cert, chain, signature)
 
     async def run():
-        sig_cms = await signer.async_sign_prescribed_attributes(MD, signed_attrs=attrs)
+        sig_cms = await signer.async_sign_prescribed_attributes(
+            MD, signed_attrs=attrs, timestamper=timestamper
+        )
         output = io.BytesIO(prepared)
         await PdfTBSDocument.async_finish_signing(output, digest, sig_cms)
         return output.getvalue()

@@ -1,15 +1,17 @@
 """PAdES signing of report PDFs (signer, then agency), validation, and detached CMS for .docx.
 
-Offline only: no OCSP/CRL/AIA fetching (PAdES B-B). The director's signature carries a blue
-signature image between the title and the name and embeds the exact .docx as the PDF's source
-file; the agency (Văn thư) signature adds the red seal over the left third of it (NĐ 30/2020).
+Without a TSA configured: offline, no OCSP/CRL/AIA fetching (PAdES B-B). With one (``ltv``,
+see documents.ltv), the director's signature is B-T and the issued PDF B-LTA, and a signature
+followed by a document timestamp is validated long-term with what the file embeds.
+
+The director's signature carries a blue signature image between the title and the name and
+embeds the exact .docx as the PDF's source file; the agency (Văn thư) signature adds the red
+seal over the left third of it (NĐ 30/2020).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
 import io
 import logging
 import unicodedata
@@ -30,17 +32,25 @@ from pyhanko.pdf_utils.font import opentype
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
-from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.validation import (
+    EmbeddedPdfSignature,
+    validate_pdf_signature,
+    validate_pdf_timestamp,
+)
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
 from pyhanko_certvalidator import ValidationContext
 
-from . import images, pdfa
+from . import images, ltv, pdfa
 from . import pdf as pdfmod
+from .loops import outside_event_loop
+from .ltv import LtvSettings
 from .pdf import embedded_files, extract_embedded_file
 from .pki import cert_common_name, cert_fingerprint, to_asn1_cert
 
 __all__ = [
     "CmsResult",
+    "LtvSettings",
     "SignatureResult",
     "cms_sign_detached",
     "embedded_files",
@@ -76,6 +86,7 @@ class SignatureResult:
     ok: bool
     message: str = ""
     cert_sha256: str | None = None  # SHA-256 of the signing certificate (DER)
+    level: str = "B-B"  # PAdES baseline level: B-B, B-T, B-LT or B-LTA
 
     @classmethod
     def failed(cls, field_name: str, message: str) -> SignatureResult:
@@ -101,6 +112,7 @@ class CmsResult:
     cert_sha256: str | None = None  # SHA-256 of the signing certificate (DER)
 
     field_name = CMS_FIELD
+    level = None  # PAdES levels are for PDF signatures
 
     @property
     def ok(self) -> bool:
@@ -134,6 +146,7 @@ def _signature_dict(result: SignatureResult | CmsResult, intact: bool) -> dict:
         "modification_level": result.modification_level,
         "ok": bool(result.ok),
         "message": result.message,
+        "level": getattr(result, "level", None),
     }
 
 
@@ -149,25 +162,6 @@ class _TimedPdfSigner(signers.PdfSigner):
         if self._system_time is not None:
             session.system_time = self._system_time
         return session
-
-
-def outside_event_loop(func):
-    """Run ``func`` in a worker thread when the calling thread already runs an event loop.
-
-    pyHanko's synchronous API calls ``asyncio.run``, which refuses to start inside a running
-    loop (an async server, or a test driving a browser through Playwright's sync API).
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return func(*args, **kwargs)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(func, *args, **kwargs).result()
-
-    return wrapper
 
 
 def vn_time(moment: datetime | None = None) -> datetime:
@@ -254,14 +248,35 @@ class PdfaLost(ValueError):
 
 
 def _sign(
-    writer, *, source: bytes, signer, meta, style, spec, params=None, system_time=None
+    writer,
+    *,
+    source: bytes,
+    signer,
+    meta,
+    style,
+    spec,
+    params=None,
+    system_time=None,
+    timestamper=None,
 ) -> bytes:
     out = io.BytesIO()
     pdf_signer = _TimedPdfSigner(
-        meta, signer, stamp_style=style, new_field_spec=spec, system_time=system_time
+        meta,
+        signer,
+        stamp_style=style,
+        new_field_spec=spec,
+        system_time=system_time,
+        timestamper=timestamper,
     )
     try:
         pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
+    except SigningError as exc:
+        if "could not be validated" in str(exc):  # revoked, expired, or status unknown
+            raise ValueError(
+                "Không ký được văn bản: chứng thư số của người ký không được xác nhận còn hiệu "
+                "lực (đã bị thu hồi, hết hạn hoặc không kiểm tra được trạng thái thu hồi)."
+            ) from exc
+        raise ValueError(f"Không ký được văn bản: {exc}") from exc
     except Exception as exc:
         raise ValueError(f"Không ký được văn bản: {exc}") from exc
     signed = out.getvalue()
@@ -305,11 +320,13 @@ def sign_by_signer(
     location: str,
     field_name: str = "ChuKyNguoiKy",
     signed_at: datetime | None = None,
+    ltv_settings: LtvSettings | None = None,
 ) -> bytes:
     """Embed the .docx as source file and add the signer's visible PAdES signature (1 update).
 
     The signature image goes between the title line(s) and `signer_name`, found on the last page
-    (or, failing that, at the name's last occurrence, e.g. when an appendix follows).
+    (or, failing that, at the name's last occurrence, e.g. when an appendix follows). With
+    ``ltv_settings`` the signature carries a timestamp from the TSA (PAdES B-T).
     """
     w, meta, style, field, when = signer_signature_setup(
         pdf,
@@ -322,7 +339,17 @@ def sign_by_signer(
         field_name=field_name,
         signed_at=signed_at,
     )
-    return _sign(w, source=pdf, signer=signer, meta=meta, style=style, spec=field, system_time=when)
+    timestamper = ltv_settings.timestamper() if ltv_settings else None
+    return _sign(
+        w,
+        source=pdf,
+        signer=signer,
+        meta=meta,
+        style=style,
+        spec=field,
+        system_time=when,
+        timestamper=timestamper,
+    )
 
 
 def signer_signature_setup(
@@ -421,8 +448,16 @@ def sign_by_agency(
     location: str,
     field_name: str = "ChuKyCoQuan",
     reason: str = "Ký số của cơ quan, tổ chức",
+    ltv_settings: LtvSettings | None = None,
 ) -> bytes:
-    """Add the agency's PAdES signature: the seal over the signer's image, số/ký hiệu and time."""
+    """Add the agency's PAdES signature: the seal over the signer's image, số/ký hiệu and time.
+
+    With ``ltv_settings`` and certificates that name their OCSP/CRL services, the file becomes
+    PAdES B-LTA: the earlier signatures' revocation info goes into the DSS, this signature gets
+    a timestamp and its own revocation info, then a document timestamp closes the file. A
+    certificate found revoked (or unverifiable) refuses the signature. Without revocation
+    services the signature is only timestamped (B-T).
+    """
     img = _png_image(seal_png)
     found = pdfmod.signature_widget(pdf)
     if found is None:
@@ -448,17 +483,29 @@ def sign_by_agency(
             inner_content_scaling=layout.InnerScaling.NO_SCALING,
         ),
     )
+    lta = ltv_settings is not None and ltv.revocation_checkable(signer.signing_cert)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason,
         location=location,
+        embed_validation_info=lta,
+        use_pades_lta=lta,
+        validation_context=ltv_settings.validation_context() if lta else None,
     )
     box = geometry.box
     field = fields.SigFieldSpec(field_name, on_page=page, box=tuple(round(v, 2) for v in box))
     params = {"number_symbol": number_symbol, "ts_vn": when.isoformat()}
-    w = _writer(pdf)
+    data = pdf
+    if lta:
+        try:
+            data = ltv.with_validation_info(pdf, ltv_settings)
+        except Exception as exc:
+            raise ValueError(
+                f"Không lấy được thông tin thu hồi chứng thư của chữ ký người ký: {exc}"
+            ) from exc
+    w = _writer(data)
     return _sign(
         w,
         source=pdf,
@@ -468,6 +515,7 @@ def sign_by_agency(
         spec=field,
         params=params,
         system_time=when,
+        timestamper=ltv_settings.timestamper() if ltv_settings else None,
     )
 
 
@@ -491,14 +539,29 @@ def _message(intact: bool, valid: bool, trusted: bool, acceptable: bool, mod: st
 
 @outside_event_loop
 def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
-    """Validate every signature of `pdf` offline against `trust_roots`, in document order."""
-    sigs, broken = _collect_signatures(pdf)
+    """Validate every signature of `pdf` against `trust_roots`, in document order.
+
+    A timestamped signature followed by a document timestamp, in a file with a DSS (B-LTA), is
+    validated long-term from what the file embeds (documents.ltv); any other offline.
+    """
+    sigs, stamps, broken = _collect_all(pdf)
     vc = _validation_context(trust_roots)
+    dss = bool(sigs) and ltv.has_dss(sigs[0].reader)
+    last_stamp_problem = _last_stamp_problem(stamps, sigs, trust_roots) if stamps else None
     results = []
     for ix, emb in enumerate(sigs):
         last = ix == len(sigs) - 1 and not broken
+        ends_file = last and not any(ts.signed_revision > emb.signed_revision for ts in stamps)
+        level = ltv.pades_level(emb, stamps, dss)
         try:
-            st = validate_pdf_signature(emb, vc)
+            # pyHanko's long-term validation needs the signature's own timestamp (B-T): a
+            # B-B signature, e.g. the director's two-phase one, is checked offline as before.
+            if level == "B-LTA":
+                outcome = ltv.validate_lta(emb, trust_roots)
+                st = outcome.status or validate_pdf_signature(emb, vc)
+                long_term = (outcome.passed, outcome.indication)
+            else:
+                st, long_term = validate_pdf_signature(emb, vc), (True, "")
         except Exception:  # unsupported algorithms, odd structures, ...
             logging.getLogger(__name__).exception("validating %s failed", emb.field_name)
             results.append(
@@ -508,7 +571,7 @@ def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
         coverage = st.coverage.name if st.coverage is not None else "UNKNOWN"
         # None: pyHanko could not analyse the changes after the signature, never "no changes".
         mod = st.modification_level.name if st.modification_level is not None else "UNKNOWN"
-        if last:
+        if ends_file:
             acceptable = coverage == "ENTIRE_FILE" and mod == "NONE"
         else:
             acceptable = (
@@ -516,6 +579,15 @@ def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
             )
         acceptable = acceptable and st.docmdp_ok is not False
         ok = bool(st.intact and st.valid and st.trusted and acceptable)
+        message = _message(st.intact, st.valid, st.trusted, acceptable, mod)
+        if ok and not long_term[0]:
+            ok = False
+            message = (
+                "Chữ ký đúng nhưng không qua được kiểm tra dài hạn (chứng thư, thông tin thu "
+                f"hồi hoặc dấu thời gian nhúng trong tệp): {long_term[1]}"
+            )
+        if ok and last and last_stamp_problem:
+            ok, message = False, last_stamp_problem
         results.append(
             SignatureResult(
                 field_name=emb.field_name,
@@ -528,8 +600,9 @@ def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
                 modification_level=mod,
                 summary=st.summary(),
                 ok=ok,
-                message=_message(st.intact, st.valid, st.trusted, acceptable, mod),
+                message=message,
                 cert_sha256=cert_fingerprint(st.signing_cert) if st.signing_cert else None,
+                level=level,
             )
         )
     for name in broken:
@@ -537,8 +610,49 @@ def validate_pdf(pdf: bytes, trust_roots: list) -> list[SignatureResult]:
     return results
 
 
+def _last_stamp_problem(stamps, sigs, trust_roots) -> str | None:
+    """Why the document timestamp that ends the file is not acceptable (None: it is)."""
+    last = stamps[-1]
+    if sigs and last.signed_revision < sigs[-1].signed_revision:
+        return None  # a signature comes after it: that signature must cover the file
+    vc = ValidationContext(trust_roots=[to_asn1_cert(c) for c in trust_roots], allow_fetching=False)
+    try:
+        st = validate_pdf_timestamp(last, vc)
+    except Exception:
+        logging.getLogger(__name__).exception("validating the document timestamp failed")
+        return "Không kiểm tra được dấu thời gian tài liệu."
+    coverage = st.coverage.name if st.coverage is not None else "UNKNOWN"
+    mod = st.modification_level.name if st.modification_level is not None else "UNKNOWN"
+    if not (st.intact and st.valid):
+        return "Dấu thời gian tài liệu không hợp lệ: tệp đã bị thay đổi sau khi đóng dấu."
+    if not st.trusted:
+        return "Dấu thời gian tài liệu không do dịch vụ cấp dấu thời gian được tin cậy cấp."
+    # pyHanko adds the TSA's own revocation info to the DSS after the timestamp (LTA_UPDATES).
+    if coverage == "ENTIRE_FILE" and mod == "NONE":
+        return None
+    if coverage == "ENTIRE_REVISION" and mod in ("NONE", "LTA_UPDATES"):
+        return None
+    return "Có dữ liệu được thêm vào tệp sau dấu thời gian tài liệu."
+
+
+def _collect_all(
+    pdf: bytes,
+) -> tuple[list[EmbeddedPdfSignature], list[EmbeddedPdfSignature], list[str]]:
+    """Signatures and document timestamps in order, and the names of damaged fields."""
+    readable, broken = _collect_fields(pdf)
+    sigs = [e for e in readable if not ltv.is_document_timestamp(e)]
+    stamps = [e for e in readable if ltv.is_document_timestamp(e)]
+    return sigs, stamps, broken
+
+
 def _collect_signatures(pdf: bytes) -> tuple[list[EmbeddedPdfSignature], list[str]]:
-    """Readable signatures in signing order, and the names of fields whose blob is damaged."""
+    """Readable signatures (not document timestamps) in signing order, and damaged fields."""
+    sigs, _, broken = _collect_all(pdf)
+    return sigs, broken
+
+
+def _collect_fields(pdf: bytes) -> tuple[list[EmbeddedPdfSignature], list[str]]:
+    """Readable signature fields in signing order, and the names of fields whose blob is damaged."""
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         sig_fields = list(fields.enumerate_sig_fields(reader, filled_status=True))

@@ -12,7 +12,13 @@ from danvan.models.exchange import (
     ReportingAgency,
 )
 from danvan.models.previews import DraftPreview, DraftPreviewPage
-from danvan.models.reports import ArchivedDocument, NumberSequence, RegisterEntry, Report
+from danvan.models.reports import (
+    ArchivedDocument,
+    ArchiveTimestamp,
+    NumberSequence,
+    RegisterEntry,
+    Report,
+)
 from danvan.models.signatures import RequestState, SignatureRequest, SignerCertificate
 from danvan.models.users import (
     Delegation,
@@ -26,6 +32,7 @@ from danvan.models.users import (
 __all__ = [
     "ENTRY_FIELDS",
     "Agency",
+    "ArchiveTimestamp",
     "ArchivedDocument",
     "Attachment",
     "AuditLog",

@@ -131,3 +131,20 @@ class ArchivedDocument(db.Model):
     seq: Mapped[int] = mapped_column(unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ArchiveTimestamp(db.Model):
+    """A newer version of an archived PDF: the same file plus a fresh document timestamp
+    (``retimestamp-archive``). Append-only; the archived original is never replaced, and
+    verification accepts it or any of its newer versions."""
+
+    __tablename__ = "archive_timestamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    archived_document_id: Mapped[int] = mapped_column(
+        ForeignKey("archived_document.id"), index=True
+    )
+    pdf_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"), unique=True)
+    previous_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"))
+    protected_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from danvan.documents import signing
+from danvan.documents import ltv, signing
 from danvan.extensions import db
-from danvan.models import ArchivedDocument, Blob, RegisterEntry, Report
+from danvan.models import ArchivedDocument, ArchiveTimestamp, Blob, RegisterEntry, Report
 from danvan.text import fold, like_contains
 from danvan.verification import Verdict, verify_document
 
@@ -49,6 +50,8 @@ class ArchiveCheck:
 
     document: ArchivedDocument
     problems: tuple[str, ...]
+    # The TSA certificate expiry of the PDF's last document timestamp (None: no timestamp).
+    protected_until: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,8 +72,29 @@ def check_archive(trust_roots: list) -> list[ArchiveCheck]:
         files = _stored_files(doc, problems)
         problems += _verdict_problems(doc, files, trust_roots)
         problems += _record_problems(doc, files)
-        out.append(ArchiveCheck(doc, tuple(problems)))
+        until = ltv.protected_until(files["pdf"]) if "pdf" in files else None
+        newest = latest_pdf_sha256(doc)
+        if "pdf" in files and newest != doc.pdf_sha256:
+            until, more = _newer_version(doc, newest, trust_roots)
+            problems += more
+        out.append(ArchiveCheck(doc, tuple(problems), until))
     return out
+
+
+def _newer_version(doc: ArchivedDocument, sha: str, roots: list) -> tuple[datetime | None, list]:
+    """The newest re-timestamped PDF: until when it protects, and what is wrong with it."""
+    blob = db.session.get(Blob, sha)
+    if blob is None or hashlib.sha256(blob.data).hexdigest() != sha:
+        return None, ["bản PDF đóng dấu thời gian lại bị thiếu hoặc sai SHA-256"]
+    verdict = verify_document(blob.data, roots)
+    problems = []
+    if not verdict.valid:
+        problems += [f"PDF đóng dấu thời gian lại: {reason}" for reason in verdict.reasons]
+    elif verdict.document.id != doc.id:
+        problems.append("PDF đóng dấu thời gian lại thuộc văn bản khác")
+    elif not blob.data.startswith(db.session.get(Blob, doc.pdf_sha256).data):
+        problems.append("PDF đóng dấu thời gian lại không giữ nguyên bản đã phát hành")
+    return ltv.protected_until(blob.data), problems
 
 
 def _stored_files(doc: ArchivedDocument, problems: list[str]) -> dict[str, bytes]:
@@ -151,3 +175,47 @@ def _pdf_record_problems(pdf: bytes, docx: bytes | None, report: Report) -> list
     if report.signed_pdf_sha256 is None or first != report.signed_pdf_sha256:
         problems.append("lần ký đầu tiên trong PDF không phải bản PDF người ký đã ký của báo cáo")
     return problems
+
+
+def latest_pdf_sha256(doc: ArchivedDocument) -> str | None:
+    """The archived PDF's newest version: the last re-timestamped one, else the original."""
+    newest = db.session.scalar(
+        select(ArchiveTimestamp.pdf_sha256)
+        .where(ArchiveTimestamp.archived_document_id == doc.id)
+        .order_by(ArchiveTimestamp.id.desc())
+        .limit(1)
+    )
+    return newest or doc.pdf_sha256
+
+
+def retimestamp_archive(
+    ltv_settings: ltv.LtvSettings, *, margin_days: int, now: datetime
+) -> list[ArchiveTimestamp]:
+    """A fresh document timestamp on every archived PDF (B-LTA) whose protection ends within
+    ``margin_days``: stored as a new blob and an ArchiveTimestamp row; flushes."""
+    from datetime import timedelta
+
+    from danvan.blobs import store_blob
+
+    limit = now + timedelta(days=margin_days)
+    added = []
+    for doc in db.session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)):
+        sha = latest_pdf_sha256(doc)
+        if sha is None:
+            continue
+        pdf = db.session.get(Blob, sha).data
+        until = ltv.protected_until(pdf)
+        if until is None or until > limit:
+            continue  # no timestamp chain to extend (B-B), or protected long enough
+        stamped = ltv.add_document_timestamp(pdf, ltv_settings)
+        row = ArchiveTimestamp(
+            archived_document_id=doc.id,
+            pdf_sha256=store_blob(stamped).sha256,
+            previous_sha256=sha,
+            protected_until=ltv.protected_until(stamped),
+            created_at=now,
+        )
+        db.session.add(row)
+        added.append(row)
+    db.session.flush()
+    return added

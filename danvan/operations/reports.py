@@ -23,7 +23,7 @@ from danvan.documents import pdf as pdfmod
 from danvan.documents.nd30_check import Deviation, check_report_docx
 from danvan.documents.report_docx import render_report_docx
 from danvan.extensions import db
-from danvan.keys import SigningIdentity
+from danvan.keys import SigningIdentity, SigningUnavailable
 from danvan.models import (
     ArchivedDocument,
     Blob,
@@ -70,6 +70,12 @@ NOTHING_TO_SUPPLEMENT = (
 )
 # Renderings per signature when other reports of the agency keep taking the next number.
 SIGN_ATTEMPTS = 3
+HSM_PERSONAL_KEY = (
+    "Khóa của người ký được cấu hình trên HSM (PKCS#11): danvan chỉ dùng HSM cho con dấu số "
+    "của cơ quan, không tạo được chữ ký .p7s của tệp .docx bằng khóa này. Hãy ký bằng USB "
+    "token qua danvan-sign."
+)
+NO_SEAL = "Chưa cấu hình chứng thư số và ảnh con dấu của cơ quan."
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,11 @@ class SigningServices:
     verify_key: bytes = b""
     # How long a USB-token signature request waits (config SIGNATURE_REQUEST_MINUTES).
     signature_request_minutes: int = 30
+    # Why an identity configured for the signer or the seal cannot be used (Vietnamese).
+    signer_unavailable: str | None = None
+    agency_unavailable: str | None = None
+    # PAdES B-LTA at issue (config SIGNING_TSA_URL); None: B-B, no network.
+    ltv: signing.LtvSettings | None = None
 
 
 def _check(report: Report, action: ReportAction, actor: User, expected_version: int | None):
@@ -610,6 +621,7 @@ def _prepare_signed(
                 reason="Phê duyệt báo cáo",
                 location=agency.place_name,
                 signed_at=to_vn(moment),
+                timestamper=services.ltv.timestamper() if services.ltv else None,
             )
         except signing.PdfaLost as exc:
             raise Invalid(str(exc)) from exc
@@ -675,9 +687,21 @@ def _render_signed(
     if prepared.pdf is not None:
         pdf = prepared.pdf
         value = interrupted.sign_locally(identity.signer, pdf.tbs)
-        signed_pdf = interrupted.finish_pdf(
-            pdf.pdf, pdf.state, pdf.tbs, value, cert=identity.cert, chain=identity.chain
-        )
+        try:
+            signed_pdf = interrupted.finish_pdf(
+                pdf.pdf,
+                pdf.state,
+                pdf.tbs,
+                value,
+                cert=identity.cert,
+                chain=identity.chain,
+                # A TSA configured: the server-side key's signature is PAdES B-T.
+                timestamper=services.ltv.timestamper() if services.ltv else None,
+            )
+        except ValueError:
+            raise
+        except Exception as exc:  # the TSA unreachable or refusing
+            raise Invalid(f"Không lấy được dấu thời gian cho chữ ký: {exc}") from exc
     return _SignedDocuments(
         prepared.number,
         prepared.number_symbol,
@@ -771,8 +795,14 @@ def _check_can_sign(
     they have (certificate on the server or ``registered`` for a USB token, signature image)
     and the report still holds entries."""
     transition = _check(report, ReportAction.SIGN, actor, expected_version)
-    if services.signer_identity is None and not registered:
-        raise Invalid("Chưa cấu hình chứng thư số cho người ký; không thể ký số.")
+    identity = services.signer_identity
+    if identity is None and not registered:
+        raise Invalid(
+            services.signer_unavailable
+            or "Chưa cấu hình chứng thư số cho người ký; không thể ký số."
+        )
+    if identity is not None and identity.key is None and not registered:
+        raise Invalid(HSM_PERSONAL_KEY)
     if not services.signature_png:
         raise Invalid("Bạn chưa tải lên ảnh chữ ký (PNG nền trong suốt) trong trang cá nhân.")
     contents, _ = report_contents(report)
@@ -923,20 +953,28 @@ def _agency_signature(
     fingerprint; (None, None) when the report has no PDF (signed without LibreOffice)."""
     if not report.signed_pdf_sha256:
         return None, None
-    if services.agency_identity is None or not services.seal_png:
-        raise Invalid("Chưa cấu hình chứng thư số và ảnh con dấu của cơ quan.")
+    identity = services.agency_identity
+    if identity is None:
+        raise Invalid(services.agency_unavailable or NO_SEAL)
+    if not services.seal_png:
+        raise Invalid(NO_SEAL)
     try:
-        issued_pdf = signing.sign_by_agency(
-            db.session.get(Blob, report.signed_pdf_sha256).data,
-            signer=services.agency_identity.signer,
-            seal_png=services.seal_png,
-            number_symbol=report.number_symbol,
-            signed_at=to_vn(moment),
-            location=report.campaign.agency.place_name,
-        )
-    except signing.PdfaLost as exc:
+        # An HSM seal: one session, one login, closed before the write phase.
+        with identity.open_signer() as signer:
+            issued_pdf = signing.sign_by_agency(
+                db.session.get(Blob, report.signed_pdf_sha256).data,
+                signer=signer,
+                seal_png=services.seal_png,
+                number_symbol=report.number_symbol,
+                signed_at=to_vn(moment),
+                location=report.campaign.agency.place_name,
+                ltv_settings=services.ltv,
+            )
+    # PdfaLost; a revoked certificate, an unreachable TSA or OCSP (ValueError); the HSM
+    # refusing (SigningUnavailable).
+    except (ValueError, SigningUnavailable) as exc:
         raise Invalid(str(exc)) from exc
-    return issued_pdf, services.agency_identity.fingerprint
+    return issued_pdf, identity.fingerprint
 
 
 def _register(
