@@ -184,6 +184,29 @@ def read_chain(slot: Pkcs11Slot) -> tuple[x509.Certificate, ...]:
     return tuple(out)
 
 
+def _check_key_matches(slot: Pkcs11Slot, key, cert: x509.Certificate) -> None:
+    """Refuse a key that is not the certificate's: an RSA key's modulus and exponent are
+    public attributes even on a non-extractable key, so no signature is spent on the check."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from pkcs11 import Attribute, PKCS11Error
+
+    public = cert.public_key()
+    if not isinstance(public, rsa.RSAPublicKey):
+        return  # EC keys do not expose their point on the private object; pyHanko checks later
+    try:
+        modulus = int.from_bytes(key[Attribute.MODULUS], "big")
+        exponent = int.from_bytes(key[Attribute.PUBLIC_EXPONENT], "big")
+    except PKCS11Error:
+        return  # a module that hides them: the signature's own validation still catches it
+    numbers = public.public_numbers()
+    if (modulus, exponent) != (numbers.n, numbers.e):
+        raise HsmUnavailable(
+            f"Khóa bí mật “{slot.key_label}” trên token “{slot.token_label}” không khớp với "
+            f"chứng thư số của “{slot.name}” ({cert.subject.rfc4514_string()}): kiểm tra "
+            "key_label và cert_label/cert trong cấu hình. Chưa có gì được ký."
+        )
+
+
 @contextmanager
 def open_signer(slot: Pkcs11Slot, cert: x509.Certificate, chain=()) -> Iterator[object]:
     """A pyHanko PKCS11Signer on a fresh, logged-in session, closed when the block ends."""
@@ -215,6 +238,7 @@ def open_signer(slot: Pkcs11Slot, cert: x509.Certificate, chain=()) -> Iterator[
                     f"Không tìm thấy khóa bí mật nhãn “{slot.key_label}” trên token "
                     f"“{slot.token_label}” (hoặc có nhiều hơn một)."
                 ) from exc
+            _check_key_matches(slot, signer._key_handle, cert)
             try:
                 yield signer
             except Exception as exc:

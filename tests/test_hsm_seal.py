@@ -119,8 +119,12 @@ def test_seal_certificate_from_a_pem_file(dept, app, key_dir, seal_token, cached
         ),
         ({"pin": None, "pin_env": PIN_ENV}, f"biến môi trường {PIN_ENV} trống hoặc không có"),
         ({"key_label": "khac", "cert": "PEM"}, "Không tìm thấy khóa bí mật nhãn “khac”"),
+        (
+            {"cert_label": None, "cert": "OTHER"},
+            "Khóa bí mật “seal” trên token “SoXayDung-HSM” không khớp với chứng thư số",
+        ),
     ],
-    ids=["wrong-pin", "no-token", "no-token-pem-cert", "no-pin", "no-key"],
+    ids=["wrong-pin", "no-token", "no-token-pem-cert", "no-pin", "no-key", "other-cert"],
 )
 def test_hsm_refusal_issues_nothing(
     dept, app, key_dir, seal_token, login, cached_conversion, monkeypatch, slot, message
@@ -128,6 +132,8 @@ def test_hsm_refusal_issues_nothing(
     monkeypatch.delenv(PIN_ENV, raising=False)
     if slot.get("cert") == "PEM":
         slot = {**slot, "cert": str(seal_token.cert_pem), "cert_label": None}
+    if slot.get("cert") == "OTHER":  # a certificate whose key is not the token's
+        slot = {**slot, "cert": str(key_dir / "ca.pem")}
     _with_hsm_seal(app, key_dir, seal_token, **slot)
     report, _ = signed_report(dept, app, make_pdf=True)
     version = report.version
