@@ -421,8 +421,10 @@ def complete_signature(
         verify_code=request.verify_code,
     )
     try:
-        documents = ops._finish_signed(prepared, signatures, cert=cert)
-    except SignatureRefused as exc:
+        documents = ops._finish_signed(
+            prepared, signatures, cert=cert, timestamper=ops._timestamper(services)
+        )
+    except (SignatureRefused, Invalid) as exc:  # Invalid: the TSA unreachable or refusing
         return _refuse(request, str(exc))
     except Exception:  # noqa: BLE001 - a malformed value pyHanko cannot embed
         return _refuse(request, "Không ghép được chữ ký số vào văn bản.")

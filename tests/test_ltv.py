@@ -187,3 +187,41 @@ def test_retimestamp_archive_adds_a_new_version_and_keeps_the_original(issued, l
         db.session.execute(update(ArchiveTimestamp).values(previous_sha256=row.pdf_sha256))
         db.session.flush()
     db.session.rollback()
+
+
+def test_usb_token_signature_with_a_tsa_is_b_t(dept, ltv_app, local_pki, cached_conversion):
+    """The director signs on his token (two phases): the server adds the signature timestamp
+    over the value the token returned, so his signature is B-T like a server key's."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from danvan import services
+    from danvan import signature_requests as sig_ops
+    from danvan.documents import pki
+    from danvan.workflow import ReportState
+    from tests.factories import services_for, submitted
+
+    del ltv_app.config["SIGNING_CERTIFICATES"]["director"]  # his key is on the token only
+    password = b"token"
+    key, cert, _ = pki.load_pkcs12_key(local_pki.pkcs12("director", password), password)
+    sig_ops.register_certificate(dept.director, cert.public_bytes(Encoding.PEM), actor=dept.admin)
+    report = submitted(dept)
+    svc = services_for(ltv_app, dept.director, dept.agency)
+    assert svc.signer_identity is None
+    req = sig_ops.request_signature(
+        report, actor=dept.director, services=svc, expected_version=report.version
+    )
+    db.session.commit()
+    values = {
+        item.kind: key.sign(item.data, padding.PKCS1v15(), hashes.SHA256())
+        for item in sig_ops.to_sign(req)
+    }
+    with ltv_app.test_request_context():
+        roots = services.trust_roots()
+    sig_ops.complete_signature(req, values, actor=dept.director, services=svc, trust_roots=roots)
+    db.session.commit()
+    assert report.state == ReportState.SIGNED
+    [result] = signing.validate_pdf(db.session.get(Blob, report.signed_pdf_sha256).data, roots)
+    assert result.ok, result.message
+    assert result.level == "B-T"

@@ -621,7 +621,7 @@ def _prepare_signed(
                 reason="Phê duyệt báo cáo",
                 location=agency.place_name,
                 signed_at=to_vn(moment),
-                timestamper=services.ltv.timestamper() if services.ltv else None,
+                timestamper=_timestamper(services),
             )
         except signing.PdfaLost as exc:
             raise Invalid(str(exc)) from exc
@@ -631,18 +631,40 @@ def _prepare_signed(
 
 
 def _finish_signed(
-    prepared: _PreparedDocuments, signatures: dict[str, bytes], *, cert, chain=()
+    prepared: _PreparedDocuments,
+    signatures: dict[str, bytes],
+    *,
+    cert,
+    chain=(),
+    timestamper=None,
 ) -> _SignedDocuments:
-    """Embed the signature values (each checked against ``cert`` first): the signed files."""
+    """Embed the signature values (each checked against ``cert`` first): the signed files.
+
+    With ``timestamper`` (a TSA configured) the PDF signature gets a signature timestamp
+    over its value, PAdES B-T, whether the value came from a server key or a USB token.
+    """
     p7s = interrupted.finish_cms(
         prepared.final_docx, prepared.docx_tbs, signatures["docx"], cert=cert, chain=chain
     )
     signed_pdf = None
     if prepared.pdf is not None:
         pdf = prepared.pdf
-        signed_pdf = interrupted.finish_pdf(
-            pdf.pdf, pdf.state, pdf.tbs, signatures["pdf"], cert=cert, chain=chain
-        )
+        try:
+            signed_pdf = interrupted.finish_pdf(
+                pdf.pdf,
+                pdf.state,
+                pdf.tbs,
+                signatures["pdf"],
+                cert=cert,
+                chain=chain,
+                timestamper=timestamper,
+            )
+        except ValueError:  # the signature refused, or the prepared state unusable
+            raise
+        except Exception as exc:
+            if timestamper is None:
+                raise
+            raise Invalid(f"Không lấy được dấu thời gian cho chữ ký: {exc}") from exc
     return _SignedDocuments(
         prepared.number,
         prepared.number_symbol,
@@ -651,6 +673,11 @@ def _finish_signed(
         signed_pdf,
         prepared.verify_code,
     )
+
+
+def _timestamper(services: SigningServices):
+    """The TSA client when long-term validation is configured, else None."""
+    return services.ltv.timestamper() if services.ltv else None
 
 
 def _render_signed(
@@ -665,9 +692,8 @@ def _render_signed(
 ) -> _SignedDocuments:
     """The final .docx, its .p7s and the signed PDF for ``number``: bytes, nothing written.
 
-    The PDF goes through the same two phases as a signature by USB token
-    (danvan.signature_requests): prepare, then the server-side key signs the prepared bytes at
-    once. The .docx's detached CMS is made with the key object directly, as before.
+    The same two phases as a signature by USB token (danvan.signature_requests): prepare,
+    then the server-side key signs the prepared bytes at once and they are embedded.
     """
     identity = services.signer_identity
     prepared = _prepare_signed(
@@ -680,35 +706,15 @@ def _render_signed(
         moment=moment,
         chain=identity.chain,
     )
-    p7s = signing.cms_sign_detached(
-        prepared.final_docx, key=identity.key, cert=identity.cert, extra_certs=identity.chain
-    )
-    signed_pdf = None
+    signatures = {"docx": interrupted.sign_locally(identity.signer, prepared.docx_tbs)}
     if prepared.pdf is not None:
-        pdf = prepared.pdf
-        value = interrupted.sign_locally(identity.signer, pdf.tbs)
-        try:
-            signed_pdf = interrupted.finish_pdf(
-                pdf.pdf,
-                pdf.state,
-                pdf.tbs,
-                value,
-                cert=identity.cert,
-                chain=identity.chain,
-                # A TSA configured: the server-side key's signature is PAdES B-T.
-                timestamper=services.ltv.timestamper() if services.ltv else None,
-            )
-        except ValueError:
-            raise
-        except Exception as exc:  # the TSA unreachable or refusing
-            raise Invalid(f"Không lấy được dấu thời gian cho chữ ký: {exc}") from exc
-    return _SignedDocuments(
-        prepared.number,
-        prepared.number_symbol,
-        prepared.final_docx,
-        p7s,
-        signed_pdf,
-        prepared.verify_code,
+        signatures["pdf"] = interrupted.sign_locally(identity.signer, prepared.pdf.tbs)
+    return _finish_signed(
+        prepared,
+        signatures,
+        cert=identity.cert,
+        chain=identity.chain,
+        timestamper=_timestamper(services),
     )
 
 
