@@ -80,32 +80,32 @@ def _softhsm2_util(*args: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _import_certificate(label: str, cert: x509.Certificate) -> None:
+def _import_certificate(
+    label: str, cert: x509.Certificate, key_label: str, key_id: str, pin: str
+) -> None:
     import pkcs11
     from pkcs11 import Attribute, CertificateType, ObjectClass
 
     library = pkcs11.lib(SOFTHSM)
     library.reinitialize()  # read this test's SOFTHSM2_CONF
     token = library.get_token(token_label=label)
-    with token.open(rw=True, user_pin=PIN) as session:
+    with token.open(rw=True, user_pin=pin) as session:
         session.create_object(
             {
                 Attribute.CLASS: ObjectClass.CERTIFICATE,
                 Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
                 Attribute.TOKEN: True,
                 Attribute.PRIVATE: False,
-                Attribute.ID: bytes.fromhex(KEY_ID),
-                Attribute.LABEL: KEY_LABEL,
+                Attribute.ID: bytes.fromhex(key_id),
+                Attribute.LABEL: key_label,
                 Attribute.SUBJECT: cert.subject.public_bytes(),
                 Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
             }
         )
 
 
-@pytest.fixture(name="seal_token")
-def seal_token_fixture(tmp_path, monkeypatch) -> SealToken:
-    """A SoftHSM2 token with a seal key (imported, non-extractable) and its certificate,
-    both issued by a test CA of their own (made like the demo PKI)."""
+def softhsm_store(tmp_path: Path, monkeypatch) -> Path:
+    """SOFTHSM2_CONF pointed at a token directory of this test's own; the config's path."""
     require(
         SOFTHSM is not None and shutil.which("softhsm2-util") is not None,
         "SoftHSM2 (softhsm2) chưa được cài",
@@ -117,16 +117,23 @@ def seal_token_fixture(tmp_path, monkeypatch) -> SealToken:
         f"directories.tokendir = {store}\nobjectstore.backend = file\nlog.level = ERROR\n"
     )
     monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    _softhsm2_util(
-        "--init-token", "--free", "--label", TOKEN_LABEL, "--so-pin", SO_PIN, "--pin", PIN
-    )
-    demo = make_demo_pki(
-        agency_name="Sở Xây dựng tỉnh Hà Nam",
-        people=[("agency", SEAL_NAME)],
-        password=b"hsm-test",
-    )
-    key, cert, _ = pki.load_pkcs12_key(demo.pkcs12["agency"], demo.password)
-    key_pem = tmp_path / "seal-key.pem"
+    return conf
+
+
+def add_token(
+    tmp_path: Path,
+    label: str,
+    key,
+    cert: x509.Certificate,
+    *,
+    key_label: str = KEY_LABEL,
+    key_id: str = KEY_ID,
+    pin: str = PIN,
+) -> None:
+    """Initialise a token ``label`` holding ``key`` (imported, non-extractable) and ``cert``
+    under ``key_label``; the process's module is finalised afterwards."""
+    _softhsm2_util("--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", pin)
+    key_pem = tmp_path / f"{label}-key.pem"
     key_pem.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -136,12 +143,26 @@ def seal_token_fixture(tmp_path, monkeypatch) -> SealToken:
     )
     key_pem.chmod(0o600)
     _softhsm2_util(
-        "--import", str(key_pem), "--token", TOKEN_LABEL, "--label", KEY_LABEL,
-        "--id", KEY_ID, "--pin", PIN,
+        "--import", str(key_pem), "--token", label, "--label", key_label,
+        "--id", key_id, "--pin", pin,
     )  # fmt: skip
     key_pem.unlink()
-    _import_certificate(TOKEN_LABEL, cert)
+    _import_certificate(label, cert, key_label, key_id, pin)
     finalize_softhsm()
+
+
+@pytest.fixture(name="seal_token")
+def seal_token_fixture(tmp_path, monkeypatch) -> SealToken:
+    """A SoftHSM2 token with a seal key (imported, non-extractable) and its certificate,
+    both issued by a test CA of their own (made like the demo PKI)."""
+    conf = softhsm_store(tmp_path, monkeypatch)
+    demo = make_demo_pki(
+        agency_name="Sở Xây dựng tỉnh Hà Nam",
+        people=[("agency", SEAL_NAME)],
+        password=b"hsm-test",
+    )
+    key, cert, _ = pki.load_pkcs12_key(demo.pkcs12["agency"], demo.password)
+    add_token(tmp_path, TOKEN_LABEL, key, cert)
     cert_pem = tmp_path / "seal.pem"
     cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     ca_pem = tmp_path / "seal-ca.pem"
