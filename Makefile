@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 MIGRATIONS := -d danvan/migrations
-DEMO ?= DANVAN_DEMO_MODE=$${DANVAN_DEMO_MODE:-1}
+DEMO ?= DANVAN_DEMO_MODE=$${DANVAN_DEMO_MODE:-1} DANVAN_DEMO_SOFTHSM=$${DANVAN_DEMO_SOFTHSM:-1}
 
 .PHONY: run serve test lint bench install install-dev upgrade seed system-deps lock
 

@@ -16,6 +16,8 @@ MB = 1024 * 1024
 DEFAULTS: dict[str, object] = {
     "SECRET_KEY": None,
     "DEMO_MODE": False,
+    # make run: the demo's agency seal on a SoftHSM2 token when SoftHSM2 is installed.
+    "DEMO_SOFTHSM": False,
     "SQLALCHEMY_DATABASE_URI": None,  # None → sqlite:///<instance>/danvan.sqlite3
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     # PostgreSQL: migrations connect as the tables' owner, the application as a role that
@@ -99,6 +101,7 @@ ENV_KEYS: dict[str, tuple[str, type]] = {
     "DANVAN_DATABASE_APP_ROLE": ("DATABASE_APP_ROLE", str),
     "DANVAN_SECRET_KEY": ("SECRET_KEY", str),
     "DANVAN_DEMO_MODE": ("DEMO_MODE", bool),
+    "DANVAN_DEMO_SOFTHSM": ("DEMO_SOFTHSM", bool),
     "DANVAN_MAIL_SERVER": ("MAIL_SERVER", str),
     "DANVAN_MAIL_PORT": ("MAIL_PORT", int),
     "DANVAN_BASE_URL": ("BASE_URL", str),

@@ -87,6 +87,10 @@ def _demo_config(instance_path: str) -> tuple[dict, list[str]]:
         name: {"pkcs12": str(base / entry["pkcs12"]), "password": data["password"]}
         for name, entry in data["certificates"].items()
     }
+    if data.get("hsm"):  # the seal on the demo's SoftHSM2 token
+        from danvan.demo import softhsm
+
+        certs["agency"] = softhsm.slot_entry(base, data["hsm"])
     return certs, [str(base / data["ca"])]
 
 
@@ -159,9 +163,15 @@ def trust_roots(config: dict, instance_path: str) -> list[x509.Certificate]:
 
 
 def write_demo_keys(
-    instance_path: str, *, agency_name: str, people: dict[str, str], password: str = "demo"
+    instance_path: str,
+    *,
+    agency_name: str,
+    people: dict[str, str],
+    password: str = "demo",
+    softhsm: bool = False,
 ) -> Path:
-    """Create the demo CA and certificates under instance/keys/ (test use only)."""
+    """Create the demo CA and certificates under instance/keys/ (demo and test use only);
+    with ``softhsm`` and SoftHSM2 installed, the seal's key goes onto a SoftHSM2 token."""
     base = Path(instance_path) / DEMO_DIR
     base.mkdir(parents=True, exist_ok=True)
     demo = make_demo_pki(
@@ -174,5 +184,14 @@ def write_demo_keys(
         os.chmod(base / f"{name}.p12", 0o600)
         certificates[name] = {"pkcs12": f"{name}.p12"}
     manifest = {"password": password, "ca": "ca.pem", "certificates": certificates}
+    if softhsm and SEAL_KEY in demo.pkcs12:
+        from danvan.demo import softhsm as demo_softhsm
+
+        key, cert, _ = pki.load_pkcs12_key(demo.pkcs12[SEAL_KEY], password.encode())
+        entry = demo_softhsm.put_seal_on_token(base, key, cert)
+        if entry is not None:  # the key is on the token only now
+            manifest["hsm"] = entry
+            del certificates[SEAL_KEY]
+            (base / f"{SEAL_KEY}.p12").unlink()
     (base / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     return base

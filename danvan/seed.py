@@ -469,7 +469,12 @@ def _seed_2023_report(objects: dict, config: dict, instance_path: str):
     from danvan.operations import reports as report_ops
 
     users, agency, past = objects["users"], objects["agency"], objects["past"]
-    keys.write_demo_keys(instance_path, agency_name=agency.full_name, people=DEMO_CERTIFICATES)
+    keys.write_demo_keys(
+        instance_path,
+        agency_name=agency.full_name,
+        people=DEMO_CERTIFICATES,
+        softhsm=bool(config.get("DEMO_SOFTHSM")),
+    )
     for username in ("giamdoc", "phogiamdoc"):
         png = artwork.make_signature_png(users[username].full_name)
         users[username].signature_blob = store_blob(png).sha256
