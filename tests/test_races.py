@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from danvan import create_app
+from danvan.documents import interrupted
 from danvan.documents import pdf as pdfmod
-from danvan.documents import signing
 from danvan.extensions import db
 from danvan.models import (
     ArchivedDocument,
@@ -322,7 +322,7 @@ def test_no_lock_is_held_while_the_documents_are_rendered(dept, app, login, db_u
     db.session.commit()
     probe, close = _lock_probe(db_url, report.id)
     probes = []
-    real_cms, real_pdf = signing.cms_sign_detached, pdfmod.docx_to_pdf
+    real_cms, real_pdf = interrupted.finish_cms, pdfmod.docx_to_pdf
 
     def cms(*args, **kwargs):
         probe()
@@ -334,7 +334,7 @@ def test_no_lock_is_held_while_the_documents_are_rendered(dept, app, login, db_u
         probes.append("pdf")
         return real_pdf(*args, **kwargs)
 
-    monkeypatch.setattr(signing, "cms_sign_detached", cms)
+    monkeypatch.setattr(interrupted, "finish_cms", cms)
     monkeypatch.setattr(pdfmod, "docx_to_pdf", to_pdf)
     client = login(dept.director)
     try:
@@ -374,7 +374,7 @@ def _second_submitted_report(dept) -> Report:
 def test_a_number_taken_meanwhile_is_rendered_again(dept, app, monkeypatch):
     first, second = submitted(dept), _second_submitted_report(dept)
     director_id, second_id = dept.director.id, second.id
-    real_cms = signing.cms_sign_detached
+    real_cms = interrupted.finish_cms
     calls, errors = [], []
 
     def sign_second_in_another_request():
@@ -396,15 +396,15 @@ def test_a_number_taken_meanwhile_is_rendered_again(dept, app, monkeypatch):
             finally:
                 db.session.remove()
 
-    def cms(data, **kwargs):
+    def cms(data, *args, **kwargs):
         calls.append(data)
         if len(calls) == 1:  # the first report is being rendered with 01: the second takes 01
             thread = threading.Thread(target=sign_second_in_another_request)
             thread.start()
             thread.join(60)
-        return real_cms(data, **kwargs)
+        return real_cms(data, *args, **kwargs)
 
-    monkeypatch.setattr(signing, "cms_sign_detached", cms)
+    monkeypatch.setattr(interrupted, "finish_cms", cms)
     signed_report(dept, app, report=first)
     assert not errors, errors
     db.session.expire_all()
