@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -84,11 +85,68 @@ def stalling_smtp():
     server.close()
 
 
+class RedisServer:
+    """A throw-away redis-server (Debian's package) with its append-only file in tmp_path."""
+
+    def __init__(self, directory):
+        require(shutil.which("redis-server") is not None, "redis-server chưa được cài")
+        self.directory, self.port = directory, free_port()
+        directory.mkdir(exist_ok=True)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        """Start (or start again) on the same port and files: the queue is what it kept."""
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("redis-server không khởi động được")
+
+    def stop(self) -> None:
+        """Stop it as a crash would (SIGKILL): only the append-only file survives."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
 @pytest.fixture
-def queued(app, backend, tmp_path):
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["database", "redis"])
+def queued(request, app, backend, tmp_path):
     """The test's app on a real queue (not the tests' immediate backend): the one production
-    uses by default for the database — a SQLite file, or huey's tables in PostgreSQL."""
-    if backend[0] == "postgresql":
+    uses by default for the database — a SQLite file, or huey's tables in PostgreSQL — and
+    Redis, the broker several app servers may share instead."""
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        app.config.update(JOBS_BACKEND="redis", JOBS_REDIS_URL=server.url)
+    elif backend[0] == "postgresql":
         app.config.update(JOBS_BACKEND="postgresql")
     else:
         app.config.update(JOBS_BACKEND="sqlite", JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite3"))
@@ -147,6 +205,8 @@ def worker(queued, db_url, key_dir, tmp_path):
         queue = {"JOBS_BACKEND": queued.backend}
         if queued.backend == "sqlite":
             queue["JOBS_SQLITE_PATH"] = queued.huey.storage.filename
+        if queued.backend == "redis":
+            queue["JOBS_REDIS_URL"] = queued.app.config["JOBS_REDIS_URL"]
         instance = write_instance(
             tmp_path / f"worker-instance-{len(workers)}",
             key_dir,
@@ -249,13 +309,18 @@ def test_the_jobs_page_is_for_admins_only(world, login, queued):
     assert login(world.office).post("/quan-tri/tac-vu-nen/thu/1/gui-lai").status_code == 403
 
 
-def test_jobs_survive_a_killed_consumer(world, app, login, queued, worker, smtp):
+def test_jobs_survive_a_killed_consumer(request, world, app, login, queued, worker, smtp):
     port, inbox = smtp
     running = worker(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     wait_for(lambda: "Worker danvan" in running.log(), "the worker to start", running)
     running.stop(signal.SIGKILL)
     submit_entry(world, login)
     assert queued.pending_count() >= 1  # in the queue file (a periodic one too), nobody runs it
+    if queued.backend == "redis":  # the broker dies too: its append-only file keeps the job
+        server = request.getfixturevalue("redis_server")
+        server.stop()
+        server.start()
+        assert queued.pending_count() >= 1
     time.sleep(1)
     assert inbox.messages == []
     running = worker(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)  # restarted
